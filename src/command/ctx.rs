@@ -1,0 +1,153 @@
+//! The context a keyed command runs in: one shard, one database, one instant.
+
+use bytes::Bytes;
+
+use crate::error::CmdError;
+use crate::shard::db::{lru_clock, Db, Entry};
+use crate::shard::expire::expired_key;
+use crate::shard::value::{StrValue, Value};
+use crate::shard::Shard;
+use crate::util::now_ms;
+
+pub struct ExecCtx<'a> {
+    pub shard: &'a mut Shard,
+    pub db: u16,
+    /// The command's clock: every expiry check in one command sees the same instant.
+    pub now: u64,
+    /// Number of changes made; non-zero means the effect is journaled.
+    pub dirty: u32,
+    /// The effect to journal instead of the command itself (e.g. EXPIRE -> PEXPIREAT).
+    pub propagate: Option<Vec<Bytes>>,
+}
+
+impl<'a> ExecCtx<'a> {
+    pub fn new(shard: &'a mut Shard, db: u16) -> ExecCtx<'a> {
+        ExecCtx { shard, db, now: now_ms(), dirty: 0, propagate: None }
+    }
+
+    #[inline]
+    pub fn db(&mut self) -> &mut Db {
+        &mut self.shard.dbs[self.db as usize]
+    }
+
+    /// Remove `key` if it is logically expired. Returns true when it was.
+    fn expire_if_needed(&mut self, key: &[u8]) -> bool {
+        let now = self.now;
+        let expired = matches!(self.db().get_raw(key), Some(e) if e.is_expired(now));
+        if expired {
+            let db = self.db;
+            if let Some(e) = self.db().remove(key) {
+                drop(e);
+                expired_key(self.shard, db, Bytes::copy_from_slice(key));
+            }
+        }
+        expired
+    }
+
+    /// Look a key up for writing (no hit/miss stats); expired keys are removed first.
+    pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.expire_if_needed(key);
+        self.db().get_raw_mut(key)
+    }
+
+    /// Look a key up for reading: lazy expiry, hit/miss stats, access time.
+    pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.expire_if_needed(key);
+        let clock = lru_clock();
+        let found = self.shard.dbs[self.db as usize].get_raw_mut(key);
+        match found {
+            Some(e) => {
+                e.access = clock;
+                self.shard.stats.keyspace_hits += 1;
+                self.shard.dbs[self.db as usize].get_raw_mut(key)
+            }
+            None => {
+                self.shard.stats.keyspace_misses += 1;
+                None
+            }
+        }
+    }
+
+    /// Existence check without touching stats or access time (EXISTS-like internals).
+    pub fn exists(&mut self, key: &[u8]) -> bool {
+        self.expire_if_needed(key);
+        self.db().get_raw(key).is_some()
+    }
+
+    /// The string at `key` for reading: None if missing, WRONGTYPE if not a string.
+    pub fn get_str(&mut self, key: &[u8]) -> Result<Option<Bytes>, CmdError> {
+        match self.lookup_read(key) {
+            None => Ok(None),
+            Some(Entry { value: Value::Str(s), .. }) => Ok(Some(s.bytes.clone())),
+        }
+    }
+
+    /// The string at `key` for modification; WRONGTYPE if another type.
+    pub fn get_str_mut(&mut self, key: &[u8]) -> Result<Option<&mut StrValue>, CmdError> {
+        match self.lookup_write(key) {
+            None => Ok(None),
+            Some(Entry { value: Value::Str(s), .. }) => Ok(Some(s)),
+        }
+    }
+
+    /// Store a value, replacing whatever was there (and its TTL unless `keep_ttl`).
+    pub fn set_value(&mut self, key: &Bytes, value: Value, expire_at: u64, keep_ttl: bool) {
+        let db = self.db;
+        let now = self.now;
+        let dbm = &mut self.shard.dbs[db as usize];
+        let expire_at = if keep_ttl {
+            match dbm.get_raw(key) {
+                Some(e) if !e.is_expired(now) => e.expire_at,
+                _ => 0,
+            }
+        } else {
+            expire_at
+        };
+        let entry = Entry { value, expire_at, access: lru_clock() };
+        match dbm.get_raw_mut(key) {
+            Some(existing) => {
+                // Keep the key allocation; adjust the expires count through the Db.
+                let had = existing.expire_at != 0;
+                *existing = entry;
+                let has = expire_at != 0;
+                if had != has {
+                    if has {
+                        dbm.expires += 1;
+                    } else {
+                        dbm.expires -= 1;
+                    }
+                }
+            }
+            None => {
+                dbm.insert(crate::shard::value::own(key), entry);
+            }
+        }
+        self.modified(key);
+    }
+
+    /// Delete a key; true if it existed (and was not logically expired).
+    pub fn delete(&mut self, key: &[u8]) -> bool {
+        if self.expire_if_needed(key) {
+            return false;
+        }
+        if self.db().remove(key).is_some() {
+            self.modified(key);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Mark a key changed: WATCH invalidation and the journal.
+    #[inline]
+    pub fn modified(&mut self, key: &[u8]) {
+        self.dirty += 1;
+        let db = self.db;
+        self.shard.touch_key(db, key);
+    }
+
+    /// Journal `effect` instead of the command's own arguments.
+    pub fn propagate_as(&mut self, effect: Vec<Bytes>) {
+        self.propagate = Some(effect);
+    }
+}

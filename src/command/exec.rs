@@ -1,0 +1,33 @@
+//! Running a keyed command on its shard: eviction, the handler, the journal seam, stats.
+
+use bytes::Bytes;
+
+use super::{flags, Command, ExecCtx, Handler};
+use crate::error::CmdError;
+use crate::protocol::Reply;
+use crate::shard::Shard;
+
+/// Execute `cmd` on `shard` now. Must not yield: callers rely on it running atomically.
+pub fn exec_on_shard(shard: &mut Shard, cmd: &'static Command, db: u16, args: &[Bytes]) -> Reply {
+    let f = match cmd.handler {
+        Handler::Keyed(f) | Handler::Multi(f, _) => f,
+        _ => return Reply::error(&CmdError::err("internal: not a keyed command")),
+    };
+    if (db as usize) >= shard.dbs.len() {
+        return Reply::error(&CmdError::err("DB index is out of range"));
+    }
+    if cmd.has(flags::DENYOOM) && !crate::shard::evict::make_room(shard) {
+        return Reply::error(&CmdError::Oom);
+    }
+    let mut ctx = ExecCtx::new(shard, db);
+    let r = f(&mut ctx, args);
+    let dirty = ctx.dirty;
+    let effect = ctx.propagate.take();
+    if dirty > 0 {
+        shard.record_effect(db, effect.as_deref().unwrap_or(args));
+    }
+    match r {
+        Ok(reply) => reply,
+        Err(e) => Reply::error(&e),
+    }
+}

@@ -1,0 +1,114 @@
+//! Building and looking up the command table. Families register handlers by name; the
+//! metadata row of that name supplies arity, flags and key specs.
+
+use std::sync::OnceLock;
+
+use hashbrown::HashMap;
+
+use super::meta::{self, CommandMeta};
+use super::{flags, Command, ConnFn, ConnSyncFn, CrossFn, Handler, KeyedFn};
+use crate::protocol::Reply;
+
+#[derive(Default)]
+pub struct TableBuilder {
+    cmds: Vec<(&'static CommandMeta, Handler)>,
+}
+
+fn meta_of(name: &str) -> &'static CommandMeta {
+    meta::lookup(name).unwrap_or_else(|| panic!("command '{name}' has no metadata row"))
+}
+
+impl TableBuilder {
+    pub fn keyed(&mut self, name: &str, f: KeyedFn) {
+        self.cmds.push((meta_of(name), Handler::Keyed(f)));
+    }
+    pub fn multi(&mut self, name: &str, f: KeyedFn, cross: CrossFn) {
+        self.cmds.push((meta_of(name), Handler::Multi(f, cross)));
+    }
+    pub fn conn(&mut self, name: &str, f: ConnFn) {
+        self.cmds.push((meta_of(name), Handler::Conn(f)));
+    }
+    pub fn conn_sync(&mut self, name: &str, f: ConnSyncFn) {
+        self.cmds.push((meta_of(name), Handler::ConnSync(f)));
+    }
+}
+
+pub struct Table {
+    by_name: HashMap<&'static str, &'static Command>,
+    /// Sorted, for COMMAND / COMMAND LIST.
+    pub all: Vec<&'static Command>,
+}
+
+fn container_placeholder(_: &mut crate::net::client::Client, _: &[bytes::Bytes]) -> Reply {
+    Reply::error(&crate::error::CmdError::err("container command needs a subcommand"))
+}
+
+static TABLE: OnceLock<Table> = OnceLock::new();
+
+fn build() -> Table {
+    let mut b = TableBuilder::default();
+    crate::families::register_all(&mut b);
+    let mut by_name: HashMap<&'static str, &'static Command> = HashMap::new();
+    let mut containers = Vec::new();
+    for (m, h) in b.cmds {
+        let cmd: &'static Command =
+            Box::leak(Box::new(Command { name: m.name, meta: m, flags: flags::parse(m.flags), handler: h }));
+        if m.is_subcommand() {
+            containers.push(m.container());
+        }
+        by_name.insert(m.name, cmd);
+    }
+    for c in containers {
+        if by_name.contains_key(c) {
+            continue;
+        }
+        let m = meta_of(c);
+        let cmd: &'static Command = Box::leak(Box::new(Command {
+            name: m.name,
+            meta: m,
+            flags: flags::parse(m.flags),
+            handler: Handler::ConnSync(container_placeholder),
+        }));
+        by_name.insert(m.name, cmd);
+    }
+    let mut all: Vec<_> = by_name.values().copied().collect();
+    all.sort_by_key(|c| c.name);
+    Table { by_name, all }
+}
+
+pub fn table() -> &'static Table {
+    TABLE.get_or_init(build)
+}
+
+/// Case-insensitive lookup of a top-level command.
+#[inline]
+pub fn lookup(name: &[u8]) -> Option<&'static Command> {
+    let mut buf = [0u8; 48];
+    if name.len() > buf.len() {
+        return None;
+    }
+    for (d, s) in buf.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    let s = std::str::from_utf8(&buf[..name.len()]).ok()?;
+    table().by_name.get(s).copied()
+}
+
+/// `container|sub`, case-insensitive.
+pub fn lookup_sub(container: &Command, sub: &[u8]) -> Option<&'static Command> {
+    if sub.len() > 40 {
+        return None;
+    }
+    let mut full = Vec::with_capacity(container.name.len() + 1 + sub.len());
+    full.extend_from_slice(container.name.as_bytes());
+    full.push(b'|');
+    full.extend(sub.iter().map(|c| c.to_ascii_lowercase()));
+    let s = std::str::from_utf8(&full).ok()?;
+    table().by_name.get(s).copied()
+}
+
+/// Registered subcommands of a container.
+pub fn subcommands_of(container: &str) -> Vec<&'static Command> {
+    let prefix = format!("{container}|");
+    table().all.iter().copied().filter(|c| c.name.starts_with(&prefix)).collect()
+}

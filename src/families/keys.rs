@@ -1,0 +1,377 @@
+//! The keyspace: DEL, EXISTS, TYPE, RENAME, COPY, MOVE, expiry commands, OBJECT, SCAN, KEYS.
+
+use bytes::Bytes;
+
+use super::multikey::{finish, per_key, split_run, Merge};
+use super::numbers::parse_i64;
+use crate::command::table::TableBuilder;
+use crate::command::{ExecCtx, LocalBoxFuture};
+use crate::error::{CmdError, CmdResult};
+use crate::protocol::Reply;
+use crate::shard::db::{lru_clock, Entry};
+
+pub fn register(t: &mut TableBuilder) {
+    t.multi("del", del, |db, a| sum_cross(db, a));
+    t.multi("unlink", del, |db, a| sum_cross(db, a));
+    t.multi("exists", exists, |db, a| sum_cross(db, a));
+    t.multi("touch", touch, |db, a| sum_cross(db, a));
+    t.keyed("type", type_cmd);
+    t.multi("rename", rename, rename_cross);
+    t.multi("renamenx", rename, rename_cross);
+    t.multi("copy", copy, copy_cross);
+    t.keyed("move", move_cmd);
+    t.keyed("expire", expire);
+    t.keyed("pexpire", expire);
+    t.keyed("expireat", expire);
+    t.keyed("pexpireat", expire);
+    t.keyed("ttl", ttl);
+    t.keyed("pttl", ttl);
+    t.keyed("expiretime", ttl);
+    t.keyed("pexpiretime", ttl);
+    t.keyed("persist", persist);
+    t.keyed("object|encoding", object);
+    t.keyed("object|freq", object);
+    t.keyed("object|idletime", object);
+    t.keyed("object|refcount", object);
+    t.conn_sync("object|help", object_help);
+    t.keyed("memory|usage", memory_usage);
+}
+
+fn sum_cross(db: u16, args: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
+    Box::pin(split_run(db, args, 1, Merge::Sum))
+}
+
+fn del(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    let mut n = 0;
+    for k in &a[1..] {
+        if ctx.delete(k) {
+            n += 1;
+        }
+    }
+    Ok(Reply::Int(n))
+}
+
+fn exists(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    let mut n = 0;
+    for k in &a[1..] {
+        if ctx.lookup_read(k).is_some() {
+            n += 1;
+        }
+    }
+    Ok(Reply::Int(n))
+}
+
+fn touch(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    exists(ctx, a)
+}
+
+fn type_cmd(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    let t = match ctx.lookup_write(&a[1]) {
+        Some(e) => e.value.type_name(),
+        None => "none",
+    };
+    Ok(Reply::simple(t))
+}
+
+fn is_nx(a: &[Bytes]) -> bool {
+    a[0].eq_ignore_ascii_case(b"renamenx")
+}
+
+fn rename(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    let nx = is_nx(a);
+    let (src, dst) = (&a[1], &a[2]);
+    let Some(entry) = ctx.lookup_write(src).map(|e| e.clone()) else {
+        return Err(CmdError::NoSuchKey);
+    };
+    if src == dst {
+        return Ok(if nx { Reply::Int(0) } else { Reply::Ok });
+    }
+    if nx && ctx.exists(dst) {
+        return Ok(Reply::Int(0));
+    }
+    ctx.delete(src);
+    put_entry(ctx, dst, entry);
+    Ok(if nx { Reply::Int(1) } else { Reply::Ok })
+}
+
+/// Store a whole entry (value and expiry) under `key`, replacing what was there.
+fn put_entry(ctx: &mut ExecCtx, key: &Bytes, entry: Entry) {
+    let at = entry.expire_at;
+    ctx.set_value(key, entry.value, at, false);
+}
+
+fn rename_cross(db: u16, args: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
+    Box::pin(async move {
+        let nx = is_nx(&args);
+        let (src, dst) = (args[1].clone(), args[2].clone());
+        if nx {
+            let e = per_key(db, vec![dst.clone()], |ctx, k| ctx.exists(k)).await;
+            if e.first().copied().unwrap_or(false) {
+                // Redis checks the source first: a missing source is an error even for NX.
+                let has_src = per_key(db, vec![src.clone()], |ctx, k| ctx.exists(k)).await;
+                if !has_src.first().copied().unwrap_or(false) {
+                    return Reply::error(&CmdError::NoSuchKey);
+                }
+                return Reply::Int(0);
+            }
+        }
+        let taken = per_key(db, vec![src.clone()], |ctx, k| {
+            let e = ctx.lookup_write(k).map(|e| e.clone());
+            if e.is_some() {
+                ctx.delete(k);
+            }
+            e
+        })
+        .await
+        .pop()
+        .flatten();
+        let Some(entry) = taken else { return Reply::error(&CmdError::NoSuchKey) };
+        let entry = std::sync::Mutex::new(Some(entry));
+        let entry = std::sync::Arc::new(entry);
+        per_key(db, vec![dst], move |ctx, k| {
+            if let Some(e) = entry.lock().ok().and_then(|mut g| g.take()) {
+                put_entry(ctx, k, e);
+            }
+        })
+        .await;
+        if nx {
+            Reply::Int(1)
+        } else {
+            Reply::Ok
+        }
+    })
+}
+
+struct CopyOpts {
+    dst_db: Option<u16>,
+    replace: bool,
+}
+
+fn copy_opts(a: &[Bytes], ndb: usize) -> CmdResult<CopyOpts> {
+    let mut o = CopyOpts { dst_db: None, replace: false };
+    let mut i = 3;
+    while i < a.len() {
+        if a[i].eq_ignore_ascii_case(b"replace") {
+            o.replace = true;
+        } else if a[i].eq_ignore_ascii_case(b"db") && i + 1 < a.len() {
+            let d = parse_i64(&a[i + 1])?;
+            if d < 0 || d as usize >= ndb {
+                return Err(CmdError::err("DB index is out of range"));
+            }
+            o.dst_db = Some(d as u16);
+            i += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 1;
+    }
+    Ok(o)
+}
+
+fn copy(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    let o = copy_opts(a, ctx.shard.dbs.len())?;
+    let dst_db = o.dst_db.unwrap_or(ctx.db);
+    if a[1] == a[2] && dst_db == ctx.db {
+        return Err(CmdError::err("source and destination objects are the same"));
+    }
+    let Some(entry) = ctx.lookup_write(&a[1]).map(|e| e.clone()) else { return Ok(Reply::Int(0)) };
+    let src_db = ctx.db;
+    ctx.db = dst_db;
+    let exists = ctx.exists(&a[2]);
+    if exists && !o.replace {
+        ctx.db = src_db;
+        return Ok(Reply::Int(0));
+    }
+    put_entry(ctx, &a[2], entry);
+    ctx.db = src_db;
+    Ok(Reply::Int(1))
+}
+
+fn copy_cross(db: u16, args: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
+    Box::pin(async move {
+        let ndb = crate::server::server().config().databases();
+        let o = match copy_opts(&args, ndb) {
+            Ok(o) => o,
+            Err(e) => return Reply::error(&e),
+        };
+        let Some(entry) = super::multikey::read_entry(db, args[1].clone()).await else { return Reply::Int(0) };
+        let dst_db = o.dst_db.unwrap_or(db);
+        let replace = o.replace;
+        let entry = std::sync::Arc::new(entry);
+        let r = per_key(dst_db, vec![args[2].clone()], move |ctx, k| {
+            if ctx.exists(k) && !replace {
+                return 0;
+            }
+            put_entry(ctx, k, (*entry).clone());
+            1
+        })
+        .await;
+        Reply::Int(r.first().copied().unwrap_or(0))
+    })
+}
+
+fn move_cmd(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    let d = parse_i64(&a[2]).map_err(|_| CmdError::err("value is not an integer or out of range"))?;
+    if d < 0 || d as usize >= ctx.shard.dbs.len() {
+        return Err(CmdError::err("DB index is out of range"));
+    }
+    let d = d as u16;
+    if d == ctx.db {
+        return Err(CmdError::err("source and destination objects are the same"));
+    }
+    let Some(entry) = ctx.lookup_write(&a[1]).map(|e| e.clone()) else { return Ok(Reply::Int(0)) };
+    let src = ctx.db;
+    ctx.db = d;
+    if ctx.exists(&a[1]) {
+        ctx.db = src;
+        return Ok(Reply::Int(0));
+    }
+    put_entry(ctx, &a[1], entry);
+    ctx.db = src;
+    ctx.delete(&a[1]);
+    Ok(Reply::Int(1))
+}
+
+fn expire(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    let name = String::from_utf8_lossy(&a[0]).to_ascii_lowercase();
+    let (secs, abs) = match name.as_str() {
+        "expire" => (true, false),
+        "pexpire" => (false, false),
+        "expireat" => (true, true),
+        _ => (false, true),
+    };
+    let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
+    for o in &a[3..] {
+        if o.eq_ignore_ascii_case(b"nx") {
+            nx = true;
+        } else if o.eq_ignore_ascii_case(b"xx") {
+            xx = true;
+        } else if o.eq_ignore_ascii_case(b"gt") {
+            gt = true;
+        } else if o.eq_ignore_ascii_case(b"lt") {
+            lt = true;
+        } else {
+            return Err(CmdError::Custom(format!("ERR Unsupported option {}", String::from_utf8_lossy(o))));
+        }
+    }
+    if nx && (xx || gt || lt) {
+        return Err(CmdError::err("NX and XX, GT or LT options at the same time are not compatible"));
+    }
+    if gt && lt {
+        return Err(CmdError::err("GT and LT options at the same time are not compatible"));
+    }
+    let v = parse_i64(&a[2])?;
+    let invalid = || CmdError::Custom(format!("ERR invalid expire time in '{name}' command"));
+    let ms = if secs { v.checked_mul(1000).ok_or_else(invalid)? } else { v };
+    let when = if abs { ms } else { ms.checked_add(ctx.now as i64).ok_or_else(invalid)? };
+    let key = &a[1];
+    let Some(e) = ctx.lookup_write(key) else { return Ok(Reply::Int(0)) };
+    let cur = e.expire_at;
+    if (nx && cur != 0) || (xx && cur == 0) {
+        return Ok(Reply::Int(0));
+    }
+    if gt && (cur == 0 || when <= cur as i64) {
+        return Ok(Reply::Int(0));
+    }
+    if lt && cur != 0 && when >= cur as i64 {
+        return Ok(Reply::Int(0));
+    }
+    if when <= ctx.now as i64 {
+        ctx.delete(key);
+        ctx.propagate_as(vec![Bytes::from_static(b"DEL"), key.clone()]);
+        return Ok(Reply::Int(1));
+    }
+    ctx.db().set_expire(key, when as u64);
+    ctx.modified(key);
+    ctx.propagate_as(vec![Bytes::from_static(b"PEXPIREAT"), key.clone(), Bytes::from(when.to_string())]);
+    Ok(Reply::Int(1))
+}
+
+fn ttl(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    let name = a[0].to_ascii_lowercase();
+    let now = ctx.now;
+    let Some(e) = ctx.lookup_read(&a[1]) else { return Ok(Reply::Int(-2)) };
+    if e.expire_at == 0 {
+        return Ok(Reply::Int(-1));
+    }
+    let at = e.expire_at;
+    let left = at.saturating_sub(now);
+    Ok(Reply::Int(match name.as_slice() {
+        b"ttl" => ((left + 500) / 1000) as i64,
+        b"pttl" => left as i64,
+        b"expiretime" => (at / 1000) as i64,
+        _ => at as i64,
+    }))
+}
+
+fn persist(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    let Some(e) = ctx.lookup_write(&a[1]) else { return Ok(Reply::Int(0)) };
+    if e.expire_at == 0 {
+        return Ok(Reply::Int(0));
+    }
+    ctx.db().set_expire(&a[1], 0);
+    ctx.modified(&a[1]);
+    Ok(Reply::Int(1))
+}
+
+fn object(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    let sub = a[1].to_ascii_lowercase();
+    let policy = ctx.shard.cfg.maxmemory_policy().to_string();
+    let lfu = policy.contains("lfu");
+    let Some(e) = ctx.lookup_write(&a[2]) else { return Ok(Reply::Nil) };
+    Ok(match sub.as_slice() {
+        b"encoding" => Reply::Bulk(Bytes::from_static(e.value.encoding().as_bytes())),
+        b"refcount" => Reply::Int(1),
+        b"idletime" => {
+            if lfu {
+                return Err(CmdError::err("An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
+            }
+            Reply::Int(lru_clock().saturating_sub(e.access & 0x00ff_ffff | (lru_clock() & 0xff00_0000)) as i64)
+        }
+        _ => {
+            if !lfu {
+                return Err(CmdError::err("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
+            }
+            Reply::Int((e.access >> 24) as i64)
+        }
+    })
+}
+
+fn object_help(_c: &mut crate::net::client::Client, _a: &[Bytes]) -> Reply {
+    let lines = [
+        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "ENCODING <key>",
+        "    Return the kind of internal representation used in order to store the value",
+        "    associated with a <key>.",
+        "FREQ <key>",
+        "    Return the access frequency index of the <key>. The returned integer is",
+        "    proportional to the logarithm of the recent access frequency of the key.",
+        "IDLETIME <key>",
+        "    Return the idle time of the <key>, that is the approximated number of",
+        "    seconds elapsed since the last access to the key.",
+        "REFCOUNT <key>",
+        "    Return the number of references of the value associated with the specified",
+        "    <key>.",
+        "HELP",
+        "    Print this help.",
+    ];
+    Reply::Array(lines.iter().map(|l| Reply::Simple(Bytes::from_static(l.as_bytes()))).collect())
+}
+
+fn memory_usage(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    if a.len() > 3 {
+        if a.len() != 5 || !a[3].eq_ignore_ascii_case(b"samples") {
+            return Err(CmdError::Syntax);
+        }
+        parse_i64(&a[4])?;
+    }
+    let Some(e) = ctx.lookup_write(&a[2]) else { return Ok(Reply::Nil) };
+    // dict entry + key + entry header + payload, rounded like an allocator would.
+    let n = 24 + a[2].len() + std::mem::size_of::<Entry>() + e.value.mem_usage();
+    Ok(Reply::Int(((n + 7) & !7) as i64))
+}
+
+/// Finish hops that wrote: exported for families that build their own hops.
+pub fn _finish(ctx: ExecCtx, db: u16) {
+    finish(ctx, db, None)
+}

@@ -1,0 +1,400 @@
+//! Strings: GET/SET and friends, counters, ranges, MGET/MSET, LCS.
+
+use bytes::Bytes;
+
+use super::bitops;
+use super::multikey::{fetch_strings, split_run, Merge};
+use super::numbers::{incrbyfloat, parse_i64};
+use crate::command::table::TableBuilder;
+use crate::command::{ExecCtx, LocalBoxFuture};
+use crate::error::{CmdError, CmdResult};
+use crate::protocol::Reply;
+use crate::shard::value::{StrValue, Value};
+
+pub fn register(t: &mut TableBuilder) {
+    t.keyed("get", get);
+    t.keyed("set", set);
+    t.keyed("setnx", setnx);
+    t.keyed("setex", setex);
+    t.keyed("psetex", psetex);
+    t.keyed("getset", getset);
+    t.keyed("getex", getex);
+    t.keyed("getdel", getdel);
+    t.multi("mget", mget, mget_cross);
+    t.multi("mset", mset, mset_cross);
+    t.multi("msetnx", msetnx, msetnx_cross);
+    t.keyed("append", append);
+    t.keyed("strlen", strlen);
+    t.keyed("incr", incr);
+    t.keyed("decr", decr);
+    t.keyed("incrby", incrby);
+    t.keyed("decrby", decrby);
+    t.keyed("incrbyfloat", incrbyfloat_cmd);
+    t.keyed("getrange", getrange);
+    t.keyed("substr", getrange);
+    t.keyed("setrange", setrange);
+    t.multi("lcs", lcs, lcs_cross);
+}
+
+fn get(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    Ok(Reply::from_opt_bytes(ctx.get_str(&a[1])?))
+}
+
+/// Expiry options shared by SET and GETEX.
+#[derive(Clone, Copy, PartialEq)]
+enum Ttl {
+    None,
+    At(u64),
+    Keep,
+    Persist,
+}
+
+/// Parse `EX|PX|EXAT|PXAT <n>` at a[i]; returns the absolute ms time.
+fn parse_expire(ctx: &ExecCtx, unit: &[u8], n: &[u8], cmd: &str) -> CmdResult<u64> {
+    let v = parse_i64(n)?;
+    let invalid = || CmdError::Custom(format!("ERR invalid expire time in '{cmd}' command"));
+    if v <= 0 {
+        return Err(invalid());
+    }
+    let ms = if unit.eq_ignore_ascii_case(b"ex") || unit.eq_ignore_ascii_case(b"exat") {
+        v.checked_mul(1000).ok_or_else(invalid)?
+    } else {
+        v
+    };
+    let abs = if unit.eq_ignore_ascii_case(b"ex") || unit.eq_ignore_ascii_case(b"px") {
+        (ctx.now as i64).checked_add(ms).ok_or_else(invalid)?
+    } else {
+        ms
+    };
+    Ok(abs as u64)
+}
+
+fn set(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    let (mut nx, mut xx, mut get) = (false, false, false);
+    let mut ttl = Ttl::None;
+    let mut i = 3;
+    while i < a.len() {
+        let o = &a[i];
+        let has_next = i + 1 < a.len();
+        if o.eq_ignore_ascii_case(b"nx") && !xx {
+            nx = true;
+        } else if o.eq_ignore_ascii_case(b"xx") && !nx {
+            xx = true;
+        } else if o.eq_ignore_ascii_case(b"get") {
+            get = true;
+        } else if o.eq_ignore_ascii_case(b"keepttl") && ttl == Ttl::None {
+            ttl = Ttl::Keep;
+        } else if ["ex", "px", "exat", "pxat"].iter().any(|u| o.eq_ignore_ascii_case(u.as_bytes()))
+            && ttl == Ttl::None
+            && has_next
+        {
+            ttl = Ttl::At(parse_expire(ctx, o, &a[i + 1], "set")?);
+            i += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 1;
+    }
+    let key = &a[1];
+    let old = if get { Some(ctx.get_str(key)?) } else { None };
+    let exists = match &old {
+        Some(o) => o.is_some(),
+        None => ctx.exists(key),
+    };
+    if (nx && exists) || (xx && !exists) {
+        return Ok(match old {
+            Some(o) => Reply::from_opt_bytes(o),
+            None => Reply::Nil,
+        });
+    }
+    let (at, keep) = match ttl {
+        Ttl::At(t) => (t, false),
+        Ttl::Keep => (0, true),
+        _ => (0, false),
+    };
+    ctx.set_value(key, Value::str(&a[2]), at, keep);
+    Ok(match old {
+        Some(o) => Reply::from_opt_bytes(o),
+        None => Reply::Ok,
+    })
+}
+
+fn setnx(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    if ctx.exists(&a[1]) {
+        return Ok(Reply::Int(0));
+    }
+    ctx.set_value(&a[1], Value::str(&a[2]), 0, false);
+    Ok(Reply::Int(1))
+}
+
+fn setex_generic(ctx: &mut ExecCtx, a: &[Bytes], unit: &[u8], name: &str) -> CmdResult<Reply> {
+    let at = parse_expire(ctx, unit, &a[2], name)?;
+    ctx.set_value(&a[1], Value::str(&a[3]), at, false);
+    Ok(Reply::Ok)
+}
+
+fn setex(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    setex_generic(ctx, a, b"ex", "setex")
+}
+
+fn psetex(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    setex_generic(ctx, a, b"px", "psetex")
+}
+
+fn getset(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    let old = ctx.get_str(&a[1])?;
+    ctx.set_value(&a[1], Value::str(&a[2]), 0, false);
+    Ok(Reply::from_opt_bytes(old))
+}
+
+fn getex(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    let mut ttl = Ttl::None;
+    let mut i = 2;
+    while i < a.len() {
+        let o = &a[i];
+        if ["ex", "px", "exat", "pxat"].iter().any(|u| o.eq_ignore_ascii_case(u.as_bytes()))
+            && ttl == Ttl::None
+            && i + 1 < a.len()
+        {
+            ttl = Ttl::At(parse_expire(ctx, o, &a[i + 1], "getex")?);
+            i += 1;
+        } else if o.eq_ignore_ascii_case(b"persist") && ttl == Ttl::None {
+            ttl = Ttl::Persist;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 1;
+    }
+    let key = &a[1];
+    let Some(v) = ctx.get_str(key)? else { return Ok(Reply::Nil) };
+    match ttl {
+        Ttl::At(t) if t <= ctx.now => {
+            ctx.delete(key);
+        }
+        Ttl::At(t) => {
+            ctx.db().set_expire(key, t);
+            ctx.modified(key);
+        }
+        Ttl::Persist => {
+            if ctx.db().get_raw(key).is_some_and(|e| e.expire_at != 0) {
+                ctx.db().set_expire(key, 0);
+                ctx.modified(key);
+            }
+        }
+        _ => {}
+    }
+    Ok(Reply::Bulk(v))
+}
+
+fn getdel(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    let v = ctx.get_str(&a[1])?;
+    if v.is_some() {
+        ctx.delete(&a[1]);
+    }
+    Ok(Reply::from_opt_bytes(v))
+}
+
+fn mget(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    let mut out = Vec::with_capacity(a.len() - 1);
+    for k in &a[1..] {
+        // MGET answers nil for a key of another type.
+        out.push(Reply::from_opt_bytes(ctx.get_str(k).unwrap_or(None)));
+    }
+    Ok(Reply::Array(out))
+}
+
+fn mget_cross(db: u16, args: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
+    Box::pin(split_run(db, args, 1, Merge::Concat))
+}
+
+fn check_pairs(a: &[Bytes]) -> CmdResult<()> {
+    if a.len() % 2 == 0 {
+        let name = String::from_utf8_lossy(&a[0]).to_ascii_lowercase();
+        return Err(CmdError::WrongArity(name));
+    }
+    Ok(())
+}
+
+fn mset(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    check_pairs(a)?;
+    for kv in a[1..].chunks_exact(2) {
+        ctx.set_value(&kv[0], Value::str(&kv[1]), 0, false);
+    }
+    Ok(Reply::Ok)
+}
+
+fn mset_cross(db: u16, args: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
+    Box::pin(async move {
+        if let Err(e) = check_pairs(&args) {
+            return Reply::error(&e);
+        }
+        split_run(db, args, 2, Merge::Ok).await
+    })
+}
+
+fn msetnx(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    check_pairs(a)?;
+    for kv in a[1..].chunks_exact(2) {
+        if ctx.exists(&kv[0]) {
+            return Ok(Reply::Int(0));
+        }
+    }
+    for kv in a[1..].chunks_exact(2) {
+        ctx.set_value(&kv[0], Value::str(&kv[1]), 0, false);
+    }
+    Ok(Reply::Int(1))
+}
+
+fn msetnx_cross(db: u16, args: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
+    Box::pin(async move {
+        if let Err(e) = check_pairs(&args) {
+            return Reply::error(&e);
+        }
+        // Locks are held: the existence check and the writes are one atomic step.
+        let mut exists_args = vec![Bytes::from_static(b"EXISTS")];
+        exists_args.extend(args[1..].iter().step_by(2).cloned());
+        match split_run(db, exists_args, 1, Merge::Sum).await {
+            Reply::Int(0) => {}
+            Reply::Int(_) => return Reply::Int(0),
+            other => return other,
+        }
+        let mut mset_args = args;
+        mset_args[0] = Bytes::from_static(b"MSET");
+        match split_run(db, mset_args, 2, Merge::Ok).await {
+            Reply::Ok => Reply::Int(1),
+            other => other,
+        }
+    })
+}
+
+fn append(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    let max = ctx.shard.cfg.get_i64("proto-max-bulk-len") as u64;
+    let key = &a[1];
+    match ctx.get_str_mut(key)? {
+        Some(s) => {
+            bitops::check_string_length(s.bytes.len(), a[2].len(), max)?;
+            let mut v = Vec::with_capacity(s.bytes.len() + a[2].len());
+            v.extend_from_slice(&s.bytes);
+            v.extend_from_slice(&a[2]);
+            let len = v.len();
+            *s = StrValue { bytes: Bytes::from(v), raw: true };
+            ctx.modified(key);
+            Ok(Reply::Int(len as i64))
+        }
+        None => {
+            ctx.set_value(key, Value::str(&a[2]), 0, false);
+            Ok(Reply::Int(a[2].len() as i64))
+        }
+    }
+}
+
+fn strlen(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    Ok(Reply::Int(ctx.get_str(&a[1])?.map_or(0, |v| v.len() as i64)))
+}
+
+fn incr_by(ctx: &mut ExecCtx, key: &Bytes, by: i64) -> CmdResult<Reply> {
+    let cur = match ctx.get_str_mut(key)? {
+        Some(s) => super::numbers::string2ll(&s.bytes).ok_or(CmdError::NotInteger)?,
+        None => 0,
+    };
+    let new = cur.checked_add(by).ok_or(CmdError::Overflow)?;
+    let mut buf = itoa::Buffer::new();
+    let text = Bytes::copy_from_slice(buf.format(new).as_bytes());
+    match ctx.get_str_mut(key)? {
+        Some(s) => *s = StrValue { bytes: text, raw: false },
+        None => ctx.set_value(key, Value::Str(StrValue { bytes: text, raw: false }), 0, false),
+    }
+    ctx.modified(key);
+    Ok(Reply::Int(new))
+}
+
+fn incr(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    incr_by(ctx, &a[1], 1)
+}
+
+fn decr(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    incr_by(ctx, &a[1], -1)
+}
+
+fn incrby(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    let by = parse_i64(&a[2])?;
+    incr_by(ctx, &a[1], by)
+}
+
+fn decrby(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    let by = parse_i64(&a[2])?;
+    let by = by.checked_neg().ok_or_else(|| CmdError::err("decrement would overflow"))?;
+    incr_by(ctx, &a[1], by)
+}
+
+fn incrbyfloat_cmd(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    let key = &a[1];
+    let cur = ctx.get_str_mut(key)?.map(|s| s.bytes.clone());
+    let text = Bytes::from(incrbyfloat(cur.as_deref(), &a[2])?);
+    match ctx.get_str_mut(key)? {
+        Some(s) => *s = StrValue { bytes: text.clone(), raw: false },
+        None => ctx.set_value(key, Value::Str(StrValue { bytes: text.clone(), raw: false }), 0, false),
+    }
+    ctx.modified(key);
+    // Replicas must not recompute the float: the effect is the resulting value.
+    ctx.propagate_as(vec![Bytes::from_static(b"SET"), key.clone(), text.clone(), Bytes::from_static(b"KEEPTTL")]);
+    Ok(Reply::Bulk(text))
+}
+
+fn getrange(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    let start = parse_i64(&a[2])?;
+    let end = parse_i64(&a[3])?;
+    let v = ctx.get_str(&a[1])?.unwrap_or_default();
+    let r = bitops::getrange(&v, start, end);
+    Ok(Reply::Bulk(v.slice_ref(r)))
+}
+
+fn setrange(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    let key = &a[1];
+    let offset = bitops::parse_setrange_offset(&a[2])?;
+    let data = &a[3];
+    let max = ctx.shard.cfg.get_i64("proto-max-bulk-len") as u64;
+    match ctx.get_str_mut(key)? {
+        Some(s) => {
+            if data.is_empty() {
+                return Ok(Reply::Int(s.bytes.len() as i64));
+            }
+            bitops::check_string_length(offset, data.len(), max)?;
+            let mut v = s.bytes.to_vec();
+            bitops::setrange(&mut v, offset, data);
+            let len = v.len();
+            *s = StrValue { bytes: Bytes::from(v), raw: true };
+            ctx.modified(key);
+            Ok(Reply::Int(len as i64))
+        }
+        None => {
+            if data.is_empty() {
+                return Ok(Reply::Int(0));
+            }
+            bitops::check_string_length(offset, data.len(), max)?;
+            let mut v = Vec::new();
+            bitops::setrange(&mut v, offset, data);
+            let len = v.len();
+            ctx.set_value(key, Value::str_owned(v, true), 0, false);
+            Ok(Reply::Int(len as i64))
+        }
+    }
+}
+
+fn lcs(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    let x = ctx.get_str(&a[1])?.unwrap_or_default();
+    let y = ctx.get_str(&a[2])?.unwrap_or_default();
+    super::lcs::lcs(&x, &y, &a[3..])
+}
+
+fn lcs_cross(db: u16, args: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
+    Box::pin(async move {
+        let vals = match fetch_strings(db, vec![args[1].clone(), args[2].clone()]).await {
+            Ok(v) => v,
+            Err(e) => return Reply::error(&e),
+        };
+        let x = vals[0].clone().unwrap_or_default();
+        let y = vals[1].clone().unwrap_or_default();
+        super::lcs::lcs(&x, &y, &args[3..]).into()
+    })
+}

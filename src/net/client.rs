@@ -1,0 +1,89 @@
+//! Per-connection state, owned by the connection's task on its coordinator shard.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::command::Command;
+use crate::shard::WatchFlag;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Skip the next reply only.
+    Skip,
+}
+
+/// What CLIENT LIST shows and CLIENT KILL matches; shared with the shard's registry.
+#[derive(Debug, Clone)]
+pub struct ClientInfo {
+    pub id: u64,
+    pub addr: String,
+    pub laddr: String,
+    pub fd: i32,
+    pub name: Option<Bytes>,
+    pub created_ms: u64,
+    pub last_cmd_ms: u64,
+    pub db: u16,
+    pub last_cmd: String,
+    pub resp: u8,
+    pub multi: i64,
+    pub watch: usize,
+    pub qbuf: usize,
+    pub obl: usize,
+    pub kill: bool,
+    pub no_evict: bool,
+    pub flags: String,
+}
+
+pub struct QueuedCommand {
+    pub cmd: &'static Command,
+    pub args: Vec<Bytes>,
+}
+
+pub struct Client {
+    pub id: u64,
+    pub db: u16,
+    pub resp3: bool,
+    pub authenticated: bool,
+    pub info: Rc<RefCell<ClientInfo>>,
+    /// Some while inside MULTI.
+    pub multi: Option<Vec<QueuedCommand>>,
+    /// An error happened while queueing: EXEC answers EXECABORT.
+    pub multi_error: bool,
+    /// Keys this client WATCHes: (db, key).
+    pub watched: Vec<(u16, Bytes)>,
+    pub watch_flag: WatchFlag,
+    pub reply_mode: ReplyMode,
+    /// Close after writing the pending replies (QUIT, protocol errors, kill).
+    pub close: bool,
+    /// Set by SHUTDOWN: stop the server once this reply is written.
+    pub shutdown: bool,
+    /// Running EXEC's commands: the transaction holds every lock they need.
+    pub in_exec: bool,
+}
+
+impl Client {
+    pub fn new(info: Rc<RefCell<ClientInfo>>, authenticated: bool) -> Client {
+        let id = info.borrow().id;
+        Client {
+            id,
+            db: 0,
+            resp3: false,
+            authenticated,
+            info,
+            multi: None,
+            multi_error: false,
+            watched: Vec::new(),
+            watch_flag: Arc::new(AtomicBool::new(false)),
+            reply_mode: ReplyMode::On,
+            close: false,
+            shutdown: false,
+            in_exec: false,
+        }
+    }
+}

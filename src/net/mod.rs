@@ -1,0 +1,4 @@
+pub mod client;
+pub mod conn;
+pub mod dispatch;
+pub mod registry;

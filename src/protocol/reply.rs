@@ -1,0 +1,77 @@
+//! A command's reply as data. Only the encoder knows RESP2 from RESP3.
+
+use bytes::Bytes;
+
+use crate::error::CmdError;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// `+OK`
+    Ok,
+    /// `+<text>` (status reply; no CR/LF inside)
+    Simple(Bytes),
+    /// `-<text>`; the text is the full message, e.g. `ERR syntax error`.
+    Error(Bytes),
+    /// `:<n>`
+    Int(i64),
+    /// `$<len>\r\n<bytes>\r\n`
+    Bulk(Bytes),
+    /// RESP2 `$-1`, RESP3 `_`
+    Nil,
+    /// RESP2 `*-1`, RESP3 `_` (a null where Redis sends a null array)
+    NilArray,
+    /// `*<n>` followed by the items
+    Array(Vec<Reply>),
+    /// RESP3 `%`, RESP2 flattened to an array of 2n items
+    Map(Vec<(Reply, Reply)>),
+    /// RESP3 `~`, RESP2 array
+    Set(Vec<Reply>),
+    /// RESP3 `,`, RESP2 bulk string of the formatted number (Redis's `%.17g` style)
+    Double(f64),
+    /// RESP3 `#t`/`#f`, RESP2 `:1`/`:0`
+    Bool(bool),
+    /// RESP3 `=<len>\r\ntxt:<text>`, RESP2 bulk string
+    Verbatim(Bytes),
+    /// RESP3 `>` push, RESP2 array
+    Push(Vec<Reply>),
+}
+
+impl Reply {
+    pub fn bulk(b: impl Into<Bytes>) -> Reply {
+        Reply::Bulk(b.into())
+    }
+
+    pub fn simple(s: &'static str) -> Reply {
+        Reply::Simple(Bytes::from_static(s.as_bytes()))
+    }
+
+    pub fn error(e: &CmdError) -> Reply {
+        Reply::Error(Bytes::from(e.to_string()))
+    }
+
+    pub fn is_error(&self) -> bool {
+        matches!(self, Reply::Error(_))
+    }
+
+    pub fn from_opt_bytes(b: Option<Bytes>) -> Reply {
+        match b {
+            Some(b) => Reply::Bulk(b),
+            None => Reply::Nil,
+        }
+    }
+}
+
+impl From<CmdError> for Reply {
+    fn from(e: CmdError) -> Reply {
+        Reply::error(&e)
+    }
+}
+
+impl From<Result<Reply, CmdError>> for Reply {
+    fn from(r: Result<Reply, CmdError>) -> Reply {
+        match r {
+            Ok(r) => r,
+            Err(e) => Reply::error(&e),
+        }
+    }
+}

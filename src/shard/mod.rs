@@ -1,0 +1,180 @@
+//! The shard: everything one core owns, touched only by its own thread.
+
+pub mod db;
+pub mod dict;
+pub mod evict;
+pub mod expire;
+pub mod locks;
+pub mod mesh;
+pub mod value;
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use hashbrown::HashMap;
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+
+use crate::config::Config;
+pub use db::{Db, Entry};
+use locks::LockTable;
+pub use value::Value;
+
+/// A watcher's flag, set by whichever shard modifies a watched key.
+pub type WatchFlag = Arc<AtomicBool>;
+
+#[derive(Default, Debug, Clone)]
+pub struct ShardStats {
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+    pub expired_keys: u64,
+    pub evicted_keys: u64,
+    pub total_commands: u64,
+    pub net_input_bytes: u64,
+    pub net_output_bytes: u64,
+    pub dirty: u64,
+    pub expire_cycle_cpu_ms: u64,
+}
+
+#[derive(Default, Debug, Clone)]
+pub struct CmdStat {
+    pub calls: u64,
+    pub usec: u64,
+    pub rejected_calls: u64,
+    pub failed_calls: u64,
+}
+
+/// The seam every write goes through: later the replication journal and the AOF hang
+/// off `Journal::record`.
+#[derive(Default)]
+pub struct Journal {
+    /// Shard-local offset: number of effects recorded.
+    pub offset: u64,
+}
+
+impl Journal {
+    pub fn record(&mut self, _db: u16, _effect: &[Bytes]) {
+        self.offset += 1;
+    }
+}
+
+pub struct Shard {
+    pub id: usize,
+    pub nshards: usize,
+    pub dbs: Vec<Db>,
+    pub locks: LockTable,
+    pub watches: HashMap<(u16, Bytes), Vec<WatchFlag>>,
+    pub journal: Journal,
+    pub stats: ShardStats,
+    pub cmdstats: HashMap<&'static str, CmdStat>,
+    pub errorstats: HashMap<String, u64>,
+    pub cfg: Arc<Config>,
+    cfg_version: u64,
+    pub rng: SmallRng,
+    /// Active-expiry cursor: (db, segment).
+    pub expire_cursor: (usize, usize),
+}
+
+thread_local! {
+    static SHARD: RefCell<Option<Shard>> = const { RefCell::new(None) };
+}
+
+/// Install this thread's shard.
+pub fn install(shard: Shard) {
+    SHARD.with(|s| *s.borrow_mut() = Some(shard));
+}
+
+/// Run `f` on this thread's shard. Must not be nested: shard functions are plain
+/// synchronous code and never call back into `with_shard`.
+#[inline]
+pub fn with_shard<R>(f: impl FnOnce(&mut Shard) -> R) -> R {
+    SHARD.with(|s| {
+        let mut guard = s.borrow_mut();
+        let shard = guard.as_mut().expect("shard installed on every shard thread");
+        f(shard)
+    })
+}
+
+impl Shard {
+    pub fn new(id: usize, nshards: usize, cfg: Arc<Config>, cfg_version: u64) -> Shard {
+        let ndb = cfg.databases().max(1);
+        Shard {
+            id,
+            nshards,
+            dbs: (0..ndb).map(|_| Db::default()).collect(),
+            locks: LockTable::default(),
+            watches: HashMap::new(),
+            journal: Journal::default(),
+            stats: ShardStats::default(),
+            cmdstats: HashMap::new(),
+            errorstats: HashMap::new(),
+            cfg,
+            cfg_version,
+            rng: SmallRng::from_entropy(),
+            expire_cursor: (0, 0),
+        }
+    }
+
+    /// Pick up a CONFIG SET made on any shard.
+    #[inline]
+    pub fn refresh_config(&mut self) {
+        if crate::server::initialised() {
+            let srv = crate::server::server();
+            let v = srv.config_version();
+            if v != self.cfg_version {
+                self.cfg = srv.config();
+                self.cfg_version = v;
+            }
+        }
+    }
+
+    /// Record a write's effect (the single journal/AOF seam).
+    pub fn record_effect(&mut self, db: u16, effect: &[Bytes]) {
+        self.stats.dirty += 1;
+        self.journal.record(db, effect);
+    }
+
+    /// A key was modified: invalidate WATCHes on it.
+    #[inline]
+    pub fn touch_key(&mut self, db: u16, key: &[u8]) {
+        if self.watches.is_empty() {
+            return;
+        }
+        if let Some(flags) = self.watches.get(&(db, Bytes::copy_from_slice(key))) {
+            for f in flags {
+                f.store(true, Ordering::Release);
+            }
+        }
+    }
+
+    /// Every watch on `db` (or all dbs) is invalidated (FLUSHDB, FLUSHALL, SWAPDB).
+    pub fn touch_all(&mut self, db: Option<u16>) {
+        for ((d, _), flags) in self.watches.iter() {
+            if db.is_none_or(|x| x == *d) {
+                for f in flags {
+                    f.store(true, Ordering::Release);
+                }
+            }
+        }
+    }
+
+    pub fn watch(&mut self, db: u16, key: Bytes, flag: WatchFlag) {
+        self.watches.entry((db, key)).or_default().push(flag);
+    }
+
+    pub fn unwatch(&mut self, db: u16, key: &Bytes, flag: &WatchFlag) {
+        let k = (db, key.clone());
+        if let Some(v) = self.watches.get_mut(&k) {
+            v.retain(|f| !Arc::ptr_eq(f, flag));
+            if v.is_empty() {
+                self.watches.remove(&k);
+            }
+        }
+    }
+
+    pub fn key_count(&self) -> usize {
+        self.dbs.iter().map(|d| d.len()).sum()
+    }
+}
