@@ -27,6 +27,11 @@ fn main() {
             std::process::exit(1);
         }
     };
+    // Like redis-server: relative paths (dump file, logs) are relative to `dir`.
+    if let Err(e) = std::env::set_current_dir(cfg.dir()) {
+        eprintln!("Can't chdir to '{}': {e}", cfg.dir().display());
+        std::process::exit(1);
+    }
     if let Err(e) = tessera::runtime::log::init(cfg.loglevel(), cfg.get_str("logfile")) {
         eprintln!("{e}");
         std::process::exit(1);

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use crate::error::CmdError;
 use crate::shard::db::{lru_clock, Db, Entry};
 use crate::shard::expire::expired_key;
-use crate::shard::value::{StrValue, Value};
+use crate::shard::value::{CBytes, Value};
 use crate::shard::Shard;
 use crate::util::now_ms;
 
@@ -78,20 +78,31 @@ impl<'a> ExecCtx<'a> {
     pub fn get_str(&mut self, key: &[u8]) -> Result<Option<Bytes>, CmdError> {
         match self.lookup_read(key) {
             None => Ok(None),
-            Some(Entry { value: Value::Str(s), .. }) => Ok(Some(s.bytes.clone())),
+            Some(Entry { value: Value::Str(s), .. }) => Ok(Some(s.to_bytes())),
         }
     }
 
-    /// The string at `key` for modification; WRONGTYPE if another type.
-    pub fn get_str_mut(&mut self, key: &[u8]) -> Result<Option<&mut StrValue>, CmdError> {
+    /// The string at `key` without stats (internal reads before a write); WRONGTYPE if
+    /// another type.
+    pub fn peek_str(&mut self, key: &[u8]) -> Result<Option<&CBytes>, CmdError> {
         match self.lookup_write(key) {
             None => Ok(None),
             Some(Entry { value: Value::Str(s), .. }) => Ok(Some(s)),
         }
     }
 
+    /// Replace the string at `key` (created if missing) keeping its TTL; `raw` marks an
+    /// in-place style modification (APPEND, SETRANGE, SETBIT...).
+    pub fn put_str(&mut self, key: &Bytes, data: CBytes, raw: bool) {
+        self.set_value_ext(key, Value::Str(data), 0, true, raw);
+    }
+
     /// Store a value, replacing whatever was there (and its TTL unless `keep_ttl`).
     pub fn set_value(&mut self, key: &Bytes, value: Value, expire_at: u64, keep_ttl: bool) {
+        self.set_value_ext(key, value, expire_at, keep_ttl, false)
+    }
+
+    pub fn set_value_ext(&mut self, key: &Bytes, value: Value, expire_at: u64, keep_ttl: bool, raw: bool) {
         let db = self.db;
         let now = self.now;
         let dbm = &mut self.shard.dbs[db as usize];
@@ -103,7 +114,7 @@ impl<'a> ExecCtx<'a> {
         } else {
             expire_at
         };
-        let entry = Entry { value, expire_at, access: lru_clock() };
+        let entry = Entry { value, expire_at, access: lru_clock(), raw };
         match dbm.get_raw_mut(key) {
             Some(existing) => {
                 // Keep the key allocation; adjust the expires count through the Db.
@@ -119,7 +130,7 @@ impl<'a> ExecCtx<'a> {
                 }
             }
             None => {
-                dbm.insert(crate::shard::value::own(key), entry);
+                dbm.insert(CBytes::from_bytes(key), entry);
             }
         }
         self.modified(key);

@@ -89,6 +89,8 @@ pub struct Command {
     pub meta: &'static CommandMeta,
     pub flags: u32,
     pub handler: Handler,
+    /// A container (CONFIG, CLIENT, ...) whose first argument names a subcommand.
+    pub has_subs: bool,
 }
 
 impl Command {

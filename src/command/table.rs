@@ -52,7 +52,7 @@ fn build() -> Table {
     let mut containers = Vec::new();
     for (m, h) in b.cmds {
         let cmd: &'static Command =
-            Box::leak(Box::new(Command { name: m.name, meta: m, flags: flags::parse(m.flags), handler: h }));
+            Box::leak(Box::new(Command { name: m.name, meta: m, flags: flags::parse(m.flags), handler: h, has_subs: m.has_subcommands() }));
         if m.is_subcommand() {
             containers.push(m.container());
         }
@@ -68,6 +68,7 @@ fn build() -> Table {
             meta: m,
             flags: flags::parse(m.flags),
             handler: Handler::ConnSync(container_placeholder),
+            has_subs: true,
         }));
         by_name.insert(m.name, cmd);
     }

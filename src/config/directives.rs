@@ -90,9 +90,11 @@ pub enum StrCheck {
     None,
     /// Must be an existing directory; stored as its absolute path.
     Dir,
-    /// A file name without `/` (`dbfilename`, `appendfilename`).
+    /// A file name without `/` (`dbfilename`).
     FileName,
-    /// A directory name without `/` (`appenddirname`).
+    /// A non-empty file name without `/` (`appendfilename`).
+    AofFileName,
+    /// A non-empty directory name without `/` (`appenddirname`).
     DirName,
     /// Letters, digits, `-` and `.` only (`cluster-announce-hostname`).
     Hostname,
@@ -119,6 +121,9 @@ pub struct Directive {
     pub hidden: bool,
     /// Tessera acts on this directive; all others are accepted and stored only.
     pub implemented: bool,
+    /// An empty string means "not set": CONFIG REWRITE drops the line instead of writing
+    /// `name ""` (Redis's nullable string configs).
+    pub nullable: bool,
 }
 
 const fn d(name: &'static str, kind: Kind, default: &'static str) -> Directive {
@@ -131,6 +136,7 @@ const fn d(name: &'static str, kind: Kind, default: &'static str) -> Directive {
         protected: false,
         hidden: false,
         implemented: false,
+        nullable: false,
     }
 }
 
@@ -158,6 +164,10 @@ impl Directive {
         self.protected = true;
         self
     }
+    const fn nullable(mut self) -> Self {
+        self.nullable = true;
+        self
+    }
     const fn alias(mut self, aliases: &'static [&'static str]) -> Self {
         self.aliases = aliases;
         self
@@ -181,8 +191,7 @@ pub const APPENDFSYNC: &[(&str, i32)] = &[("everysec", 0), ("always", 1), ("no",
 pub const CLUSTER_PREFERRED_ENDPOINT_TYPE: &[(&str, i32)] =
     &[("ip", 0), ("hostname", 1), ("unknown-endpoint", 2)];
 pub const NO_YES_LOCAL: &[(&str, i32)] = &[("no", 0), ("yes", 1), ("local", 2)];
-pub const LOGLEVEL: &[(&str, i32)] =
-    &[("debug", 0), ("verbose", 1), ("notice", 2), ("warning", 3)];
+pub const LOGLEVEL: &[(&str, i32)] = &[("debug", 0), ("verbose", 1), ("notice", 2), ("warning", 3)];
 pub const MAXMEMORY_POLICY: &[(&str, i32)] = &[
     ("volatile-lru", 0),
     ("volatile-lfu", 1),
@@ -215,10 +224,16 @@ pub const SYSLOG_FACILITY: &[(&str, i32)] = &[
 ];
 pub const TLS_AUTH_CLIENTS: &[(&str, i32)] = &[("no", 0), ("yes", 1), ("optional", 2)];
 /// `shutdown-on-sigint` / `shutdown-on-sigterm` flags; `default` is "no flag".
-pub const SHUTDOWN_FLAGS: &[(&str, u32)] =
-    &[("default", 0), ("save", 1), ("nosave", 2), ("now", 4), ("force", 8)];
+pub const SHUTDOWN_FLAGS: &[(&str, u32)] = &[
+    ("default", 0),
+    ("save", 1),
+    ("nosave", 2),
+    ("now", 4),
+    ("force", 8),
+];
 
 /// Every directive. Sorted by name, except Tessera's own and the file-only ones at the end.
+#[rustfmt::skip]
 pub static DIRECTIVES: &[Directive] = &[
     d("acl-pubsub-default", Kind::Enum(ACL_PUBSUB_DEFAULT), "resetchannels"),
     d("aclfile", Kind::Str(StrCheck::None), "").imm(),
@@ -238,17 +253,17 @@ pub static DIRECTIVES: &[Directive] = &[
     d("aof-rewrite-incremental-fsync", Kind::Bool, "yes"),
     d("aof-timestamp-enabled", Kind::Bool, "no"),
     d("aof-use-rdb-preamble", Kind::Bool, "yes"),
-    d("aof_rewrite_cpulist", Kind::Str(StrCheck::None), "").imm(),
+    d("aof_rewrite_cpulist", Kind::Str(StrCheck::None), "").imm().nullable(),
     d("appenddirname", Kind::Str(StrCheck::DirName), "appendonlydir").imm(),
-    d("appendfilename", Kind::Str(StrCheck::FileName), "appendonly.aof").imm(),
+    d("appendfilename", Kind::Str(StrCheck::AofFileName), "appendonly.aof").imm(),
     d("appendfsync", Kind::Enum(APPENDFSYNC), "everysec"),
     d("appendonly", Kind::Bool, "no"),
     d("auto-aof-rewrite-min-size", mem(0, I64MAX), "67108864"),
     d("auto-aof-rewrite-percentage", int(0, INTMAX), "100"),
-    d("bgsave_cpulist", Kind::Str(StrCheck::None), "").imm(),
+    d("bgsave_cpulist", Kind::Str(StrCheck::None), "").imm().nullable(),
     d("bind", Kind::Bind, "* -::*").imp(),
-    d("bind-source-addr", Kind::Str(StrCheck::None), ""),
-    d("bio_cpulist", Kind::Str(StrCheck::None), "").imm(),
+    d("bind-source-addr", Kind::Str(StrCheck::None), "").nullable(),
+    d("bio_cpulist", Kind::Str(StrCheck::None), "").imm().nullable(),
     d("busy-reply-threshold", int(0, i64::MAX), "5000").alias(&["lua-time-limit"]),
     d("client-output-buffer-limit", Kind::ClientOutputBufferLimit, "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
     d("client-query-buffer-limit", mem(1048576, I64MAX), "1073741824").imp(),
@@ -256,8 +271,8 @@ pub static DIRECTIVES: &[Directive] = &[
     d("cluster-allow-reads-when-down", Kind::Bool, "no"),
     d("cluster-allow-replica-migration", Kind::Bool, "yes"),
     d("cluster-announce-bus-port", int(0, 65535), "0"),
-    d("cluster-announce-hostname", Kind::Str(StrCheck::Hostname), ""),
-    d("cluster-announce-ip", Kind::Str(StrCheck::None), ""),
+    d("cluster-announce-hostname", Kind::Str(StrCheck::Hostname), "").nullable(),
+    d("cluster-announce-ip", Kind::Str(StrCheck::None), "").nullable(),
     d("cluster-announce-port", int(0, 65535), "0"),
     d("cluster-announce-tls-port", int(0, 65535), "0"),
     d("cluster-config-file", Kind::Str(StrCheck::None), "nodes.conf").imm(),
@@ -306,8 +321,8 @@ pub static DIRECTIVES: &[Directive] = &[
     d("logfile", Kind::Str(StrCheck::None), "").imm().imp(),
     d("loglevel", Kind::Enum(LOGLEVEL), "notice").imp(),
     d("lua-enable-deprecated-api", Kind::Bool, "no").imm().hidden(),
-    d("masterauth", Kind::Str(StrCheck::None), ""),
-    d("masteruser", Kind::Str(StrCheck::None), ""),
+    d("masterauth", Kind::Str(StrCheck::None), "").nullable(),
+    d("masteruser", Kind::Str(StrCheck::None), "").nullable(),
     d("maxclients", int(1, UINTMAX), "10000").imp(),
     d("maxmemory", mem(0, u64::MAX), "0").imp(),
     d("maxmemory-clients", Kind::MemOrPercent, "0"),
@@ -320,7 +335,7 @@ pub static DIRECTIVES: &[Directive] = &[
     d("notify-keyspace-events", Kind::NotifyKeyspaceEvents, "").imp(),
     d("oom-score-adj", Kind::Enum(OOM_SCORE_ADJ), "no"),
     d("oom-score-adj-values", Kind::OomScoreAdjValues, "0 200 800"),
-    d("pidfile", Kind::Str(StrCheck::None), "").imm().imp(),
+    d("pidfile", Kind::Str(StrCheck::None), "").imm().imp().nullable(),
     d("port", int(0, 65535), "6379").imp(),
     d("proc-title-template", Kind::Str(StrCheck::ProcTitle), "{title} {listen-addr} {server-mode}"),
     d("propagation-error-behavior", Kind::Enum(PROPAGATION_ERROR_BEHAVIOR), "ignore"),
@@ -340,7 +355,7 @@ pub static DIRECTIVES: &[Directive] = &[
     d("repl-diskless-sync-max-replicas", int(0, INTMAX), "0"),
     d("repl-ping-replica-period", int(1, INTMAX), "10").alias(&["repl-ping-slave-period"]),
     d("repl-timeout", int(1, INTMAX), "60"),
-    d("replica-announce-ip", Kind::Str(StrCheck::None), "").alias(&["slave-announce-ip"]),
+    d("replica-announce-ip", Kind::Str(StrCheck::None), "").alias(&["slave-announce-ip"]).nullable(),
     d("replica-announce-port", int(0, 65535), "0").alias(&["slave-announce-port"]),
     d("replica-announced", Kind::Bool, "yes"),
     d("replica-ignore-disk-write-errors", Kind::Bool, "no"),
@@ -350,10 +365,10 @@ pub static DIRECTIVES: &[Directive] = &[
     d("replica-read-only", Kind::Bool, "yes").alias(&["slave-read-only"]),
     d("replica-serve-stale-data", Kind::Bool, "yes").alias(&["slave-serve-stale-data"]),
     d("replicaof", Kind::ReplicaOf, "").alias(&["slaveof"]).imm(),
-    d("requirepass", Kind::Str(StrCheck::None), "").imp(),
+    d("requirepass", Kind::Str(StrCheck::None), "").imp().nullable(),
     d("sanitize-dump-payload", Kind::Enum(SANITIZE_DUMP_PAYLOAD), "no"),
     d("save", Kind::Save, "3600 1 300 100 60 10000"),
-    d("server_cpulist", Kind::Str(StrCheck::None), "").imm(),
+    d("server_cpulist", Kind::Str(StrCheck::None), "").imm().nullable(),
     d("set-max-intset-entries", int(0, i64::MAX), "512"),
     d("set-proc-title", Kind::Bool, "yes").imm(),
     d("shutdown-on-sigint", Kind::Flags(SHUTDOWN_FLAGS), "default"),
@@ -373,27 +388,27 @@ pub static DIRECTIVES: &[Directive] = &[
     d("tcp-keepalive", int(0, INTMAX), "300").imp(),
     d("timeout", int(0, INTMAX), "0").imp(),
     d("tls-auth-clients", Kind::Enum(TLS_AUTH_CLIENTS), "yes"),
-    d("tls-ca-cert-dir", Kind::Str(StrCheck::None), ""),
-    d("tls-ca-cert-file", Kind::Str(StrCheck::None), ""),
-    d("tls-cert-file", Kind::Str(StrCheck::None), ""),
-    d("tls-ciphers", Kind::Str(StrCheck::None), ""),
-    d("tls-ciphersuites", Kind::Str(StrCheck::None), ""),
-    d("tls-client-cert-file", Kind::Str(StrCheck::None), ""),
-    d("tls-client-key-file", Kind::Str(StrCheck::None), ""),
-    d("tls-client-key-file-pass", Kind::Str(StrCheck::None), ""),
+    d("tls-ca-cert-dir", Kind::Str(StrCheck::None), "").nullable(),
+    d("tls-ca-cert-file", Kind::Str(StrCheck::None), "").nullable(),
+    d("tls-cert-file", Kind::Str(StrCheck::None), "").nullable(),
+    d("tls-ciphers", Kind::Str(StrCheck::None), "").nullable(),
+    d("tls-ciphersuites", Kind::Str(StrCheck::None), "").nullable(),
+    d("tls-client-cert-file", Kind::Str(StrCheck::None), "").nullable(),
+    d("tls-client-key-file", Kind::Str(StrCheck::None), "").nullable(),
+    d("tls-client-key-file-pass", Kind::Str(StrCheck::None), "").nullable(),
     d("tls-cluster", Kind::Bool, "no"),
-    d("tls-dh-params-file", Kind::Str(StrCheck::None), ""),
-    d("tls-key-file", Kind::Str(StrCheck::None), ""),
-    d("tls-key-file-pass", Kind::Str(StrCheck::None), ""),
+    d("tls-dh-params-file", Kind::Str(StrCheck::None), "").nullable(),
+    d("tls-key-file", Kind::Str(StrCheck::None), "").nullable(),
+    d("tls-key-file-pass", Kind::Str(StrCheck::None), "").nullable(),
     d("tls-port", int(0, 65535), "0"),
     d("tls-prefer-server-ciphers", Kind::Bool, "no"),
-    d("tls-protocols", Kind::Str(StrCheck::None), ""),
+    d("tls-protocols", Kind::Str(StrCheck::None), "").nullable(),
     d("tls-replication", Kind::Bool, "no"),
     d("tls-session-cache-size", int(0, INTMAX), "20480"),
     d("tls-session-cache-timeout", int(0, INTMAX), "300"),
     d("tls-session-caching", Kind::Bool, "yes"),
     d("tracking-table-max-keys", int(0, i64::MAX), "1000000"),
-    d("unixsocket", Kind::Str(StrCheck::None), "").imm(),
+    d("unixsocket", Kind::Str(StrCheck::None), "").imm().nullable(),
     d("unixsocketperm", Kind::Octal { max: 0o777 }, "0").imm(),
     d("use-exit-on-panic", Kind::Bool, "no").hidden(),
     d("watchdog-period", int(0, INTMAX), "0").hidden(),

@@ -102,7 +102,9 @@ pub fn string_match(pattern: &[u8], s: &[u8], nocase: bool) -> bool {
             },
         }
     }
-    toks[ti.min(toks.len())..].iter().all(|t| matches!(t, Tok::Star))
+    toks[ti.min(toks.len())..]
+        .iter()
+        .all(|t| matches!(t, Tok::Star))
 }
 
 pub fn has_glob_chars(s: &str) -> bool {
@@ -122,8 +124,14 @@ pub fn expand_file_glob(pattern: &Path) -> Vec<PathBuf> {
             }
         } else {
             for b in &bases {
-                let dir = if b.as_os_str().is_empty() { Path::new(".") } else { b.as_path() };
-                let Ok(rd) = std::fs::read_dir(dir) else { continue };
+                let dir = if b.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    b.as_path()
+                };
+                let Ok(rd) = std::fs::read_dir(dir) else {
+                    continue;
+                };
                 let mut names: Vec<String> = rd
                     .filter_map(|e| e.ok())
                     .map(|e| e.file_name().to_string_lossy().into_owned())

@@ -17,6 +17,7 @@
 
 mod directives;
 mod glob;
+mod num;
 mod parse;
 mod rewrite;
 mod value;
@@ -64,7 +65,9 @@ fn index() -> &'static HashMap<String, usize> {
 /// Index in [`DIRECTIVES`] of a directive name or alias (case-insensitive).
 pub(crate) fn lookup(name: &str) -> Option<usize> {
     let m = index();
-    m.get(name).or_else(|| m.get(&name.to_ascii_lowercase())).copied()
+    m.get(name)
+        .or_else(|| m.get(&name.to_ascii_lowercase()))
+        .copied()
 }
 
 /// The table entry for a directive name or alias (case-insensitive).
@@ -77,7 +80,9 @@ pub fn directive(name: &str) -> Option<&'static Directive> {
 /// file unless it starts with `-`; a lone `-` (first or last) means standard input.
 pub fn split_argv(argv: &[String]) -> (Option<&str>, &[String]) {
     match argv.split_first() {
-        Some((first, rest)) if first == "-" || !first.starts_with('-') => (Some(first.as_str()), rest),
+        Some((first, rest)) if first == "-" || !first.starts_with('-') => {
+            (Some(first.as_str()), rest)
+        }
         _ => match argv.split_last() {
             Some((last, rest)) if last == "-" => (Some("-"), rest),
             _ => (None, argv),
@@ -193,7 +198,10 @@ impl Default for Config {
 
 impl Config {
     fn with_cwd(cwd: &Path) -> Config {
-        let defaults: Vec<Value> = DIRECTIVES.iter().map(|d| value::default_value(d, cwd)).collect();
+        let defaults: Vec<Value> = DIRECTIVES
+            .iter()
+            .map(|d| value::default_value(d, cwd))
+            .collect();
         Config {
             values: defaults.clone(),
             set_by_user: vec![false; defaults.len()],
@@ -223,7 +231,7 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let mut cfg = Config::with_cwd(cwd);
         let mut config_file = None;
-        let (main_text, final_cwd) = {
+        let final_cwd = {
             let mut loader = parse::Loader::new(&mut cfg, cwd.to_path_buf());
             let main_text = match file {
                 None => String::new(),
@@ -247,14 +255,17 @@ impl Config {
                 let first = main_text.matches('\n').count() + 2;
                 loader.load_text(&opts, "command line", first)?;
             }
-            (main_text, loader.cwd().to_path_buf())
+            loader.cwd().to_path_buf()
         };
-        drop(main_text);
         cfg.config_file = config_file;
         let logfile = cfg.get_str("logfile");
         if !logfile.is_empty() {
             let p = final_cwd.join(logfile);
-            if let Err(e) = std::fs::OpenOptions::new().append(true).create(true).open(&p) {
+            if let Err(e) = std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(&p)
+            {
                 return Err(ConfigError::fatal(format!(
                     "Can't open the log file: {}",
                     value::os_error_text(&e)
@@ -312,7 +323,11 @@ impl Config {
     /// for protected directives (`dir`, `dbfilename`) under `enable-protected-configs local`.
     /// Returns the canonical names whose value changed; errors are Redis's full texts
     /// without the leading '-'.
-    pub fn set_as(&mut self, pairs: &[(&[u8], &[u8])], local_client: bool) -> Result<Vec<String>, String> {
+    pub fn set_as(
+        &mut self,
+        pairs: &[(&[u8], &[u8])],
+        local_client: bool,
+    ) -> Result<Vec<String>, String> {
         let protected_ok = match self.get_str("enable-protected-configs") {
             "yes" => true,
             "local" => local_client,
@@ -322,9 +337,13 @@ impl Config {
         let mut todo: Vec<(usize, String, String)> = Vec::with_capacity(pairs.len());
         for (n, v) in pairs {
             let name = String::from_utf8_lossy(n).into_owned();
-            let fail = |m: &str| format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {m}");
+            let fail = |m: &str| {
+                format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {m}")
+            };
             let Some(idx) = lookup(&name).filter(|&i| !DIRECTIVES[i].kind.is_file_only()) else {
-                return Err(format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'"));
+                return Err(format!(
+                    "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+                ));
             };
             let d = &DIRECTIVES[idx];
             if !d.mutable {
@@ -344,14 +363,25 @@ impl Config {
         let mut staged: Vec<(usize, Value)> = Vec::with_capacity(todo.len());
         for (idx, name, v) in todo {
             let d = &DIRECTIVES[idx];
-            let args = if d.kind.is_multi_arg() { value::split_set_value(&v) } else { vec![v] };
-            let ctx = value::Ctx { from_file: false, save_started: false, cwd: &cwd };
+            let args = if d.kind.is_multi_arg() {
+                value::split_set_value(&v)
+            } else {
+                vec![v]
+            };
+            let ctx = value::Ctx {
+                from_file: false,
+                save_started: false,
+                cwd: &cwd,
+            };
             let nv = value::parse(d, &args, &self.values[idx], &ctx).map_err(|m| {
                 format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {m}")
             })?;
             staged.push((idx, nv));
         }
-        let before: Vec<(usize, Value)> = staged.iter().map(|(i, _)| (*i, self.values[*i].clone())).collect();
+        let before: Vec<(usize, Value)> = staged
+            .iter()
+            .map(|(i, _)| (*i, self.values[*i].clone()))
+            .collect();
         for (idx, nv) in staged {
             self.values[idx] = nv;
         }
@@ -407,7 +437,9 @@ impl Config {
     /// bits (`notify-keyspace-events`: see [`notify`]); `maxmemory-clients` as a
     /// percentage is negative (-5 for 5%). 0 for an unknown name.
     pub fn get_i64(&self, name: &str) -> i64 {
-        self.value(name).map(|v| v.num.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64).unwrap_or(0)
+        self.value(name)
+            .map(|v| v.num.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
+            .unwrap_or(0)
     }
 
     pub fn get_bool(&self, name: &str) -> bool {
@@ -421,15 +453,16 @@ impl Config {
     /// Addresses to listen on (`* -::*` by default: all IPv4, and all IPv6 if available;
     /// a leading `-` marks an address that may be unavailable).
     pub fn bind(&self) -> Vec<String> {
-        self.get_str("bind").split_whitespace().map(str::to_string).collect()
+        self.get_str("bind")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
     }
 
-    /// Number of shard threads: `threads`, or one per CPU core when it is 0.
+    /// The `threads` directive: number of shard threads, 0 meaning one per CPU core
+    /// (the runtime resolves 0).
     pub fn threads(&self) -> usize {
-        match usize::try_from(self.get_i64("threads")) {
-            Ok(n) if n > 0 => n,
-            _ => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-        }
+        usize::try_from(self.get_i64("threads")).unwrap_or(0)
     }
 
     pub fn databases(&self) -> usize {
@@ -446,7 +479,9 @@ impl Config {
     }
 
     pub fn maxmemory(&self) -> u64 {
-        self.value("maxmemory").and_then(|v| u64::try_from(v.num).ok()).unwrap_or(0)
+        self.value("maxmemory")
+            .and_then(|v| u64::try_from(v.num).ok())
+            .unwrap_or(0)
     }
 
     pub fn maxmemory_policy(&self) -> &str {

@@ -180,7 +180,12 @@ pub(crate) struct Loader<'a> {
 
 impl<'a> Loader<'a> {
     pub fn new(cfg: &'a mut Config, cwd: PathBuf) -> Self {
-        Loader { cfg, cwd, save_started: false, depth: 0 }
+        Loader {
+            cfg,
+            cwd,
+            save_started: false,
+            depth: 0,
+        }
     }
 
     pub fn cwd(&self) -> &Path {
@@ -188,7 +193,12 @@ impl<'a> Loader<'a> {
     }
 
     /// Apply `text`; its first line is number `first_line`; errors name `source`.
-    pub fn load_text(&mut self, text: &str, source: &str, first_line: usize) -> Result<(), ConfigError> {
+    pub fn load_text(
+        &mut self,
+        text: &str,
+        source: &str,
+        first_line: usize,
+    ) -> Result<(), ConfigError> {
         for (i, raw) in text.split('\n').enumerate() {
             let line = raw.trim_matches([' ', '\t', '\r', '\n']);
             if line.is_empty() || line.starts_with('#') {
@@ -203,10 +213,14 @@ impl<'a> Loader<'a> {
                     "Unbalanced quotes in configuration line",
                 ));
             };
-            let Some((name, args)) = argv.split_first() else { continue };
+            let Some((name, args)) = argv.split_first() else {
+                continue;
+            };
             match self.apply(&name.to_ascii_lowercase(), args) {
                 Ok(()) => {}
-                Err(LineErr::Msg(m)) => return Err(ConfigError::directive(source, lineno, line, &m)),
+                Err(LineErr::Msg(m)) => {
+                    return Err(ConfigError::directive(source, lineno, line, &m))
+                }
                 Err(LineErr::Nested(e)) => return Err(e),
             }
         }
@@ -248,18 +262,27 @@ impl<'a> Loader<'a> {
                 if args.is_empty() {
                     Ok(())
                 } else {
-                    Err("sentinel directive while not in sentinel mode".to_string().into())
+                    Err("sentinel directive while not in sentinel mode"
+                        .to_string()
+                        .into())
                 }
             }
             Kind::Deprecated => {
                 if args.len() != 1 {
                     return Err(BAD_DIRECTIVE.to_string().into());
                 }
-                tracing::warn!("Configuration directive '{}' is deprecated and ignored", d.name);
+                tracing::warn!(
+                    "Configuration directive '{}' is deprecated and ignored",
+                    d.name
+                );
                 Ok(())
             }
             _ => {
-                let ctx = Ctx { from_file: true, save_started: self.save_started, cwd: &self.cwd };
+                let ctx = Ctx {
+                    from_file: true,
+                    save_started: self.save_started,
+                    cwd: &self.cwd,
+                };
                 let v = value::parse(d, args, &self.cfg.values[idx], &ctx)?;
                 if d.kind == Kind::Save {
                     self.save_started = true;
@@ -286,7 +309,9 @@ impl<'a> Loader<'a> {
             }
             Ok(())
         } else {
-            self.load_file(&full, path).map(drop).map_err(LineErr::Nested)
+            self.load_file(&full, path)
+                .map(drop)
+                .map_err(LineErr::Nested)
         }
     }
 

@@ -22,6 +22,8 @@ struct State {
     slots: HashMap<&'static str, VecDeque<usize>>,
     processed: HashSet<&'static str>,
     needs_signature: bool,
+    /// New lines, added after the old ones (and the signature) at the end.
+    appended: Vec<String>,
 }
 
 impl State {
@@ -31,19 +33,20 @@ impl State {
             slots: HashMap::new(),
             processed: HashSet::new(),
             needs_signature: true,
+            appended: Vec::new(),
         };
         let body = old.strip_suffix('\n').unwrap_or(old);
         if old.is_empty() {
             return st;
         }
         for raw in body.split('\n') {
-            let raw = raw.strip_suffix('\r').unwrap_or(raw);
             let t = raw.trim_matches([' ', '\t', '\r', '\n']);
+            // Lines are kept trimmed, as redis-server does.
             if t.is_empty() || t.starts_with('#') {
                 if t == SIGNATURE {
                     st.needs_signature = false;
                 }
-                st.lines.push(raw.to_string());
+                st.lines.push(t.to_string());
                 continue;
             }
             let argv = match split_args(t) {
@@ -59,10 +62,13 @@ impl State {
                 Some(idx) => {
                     let d = &DIRECTIVES[idx];
                     if !d.kind.is_file_only() {
-                        st.slots.entry(d.name).or_default().push_back(st.lines.len());
+                        st.slots
+                            .entry(d.name)
+                            .or_default()
+                            .push_back(st.lines.len());
                     }
-                    // include / rename-command / user / loadmodule lines stay verbatim
-                    st.lines.push(raw.to_string());
+                    // include / rename-command / user / loadmodule lines stay as they are
+                    st.lines.push(t.to_string());
                 }
             }
         }
@@ -75,14 +81,7 @@ impl State {
         if let Some(i) = self.slots.get_mut(name).and_then(VecDeque::pop_front) {
             self.lines[i] = line;
         } else if force {
-            if self.needs_signature {
-                if self.lines.last().is_some_and(|l| !l.trim().is_empty()) {
-                    self.lines.push(String::new());
-                }
-                self.lines.push(SIGNATURE.to_string());
-                self.needs_signature = false;
-            }
-            self.lines.push(line);
+            self.appended.push(line);
         }
     }
 
@@ -99,8 +98,25 @@ impl State {
                 }
             }
         }
-        let mut out = self.lines.join("\n");
-        if !self.lines.is_empty() {
+        if !self.appended.is_empty() {
+            if self.needs_signature {
+                if self.lines.last().is_some_and(|l| !l.trim().is_empty()) {
+                    self.lines.push(String::new());
+                }
+                self.lines.push(SIGNATURE.to_string());
+            }
+            self.lines.append(&mut self.appended);
+        }
+        // Every run of blank lines becomes a single blank line, as in redis-server.
+        let mut out = String::new();
+        let mut was_blank = false;
+        for l in &self.lines {
+            let blank = l.is_empty();
+            if blank && was_blank {
+                continue;
+            }
+            was_blank = blank;
+            out.push_str(l);
             out.push('\n');
         }
         out
@@ -114,7 +130,9 @@ pub(crate) fn render(cfg: &Config, old: &str) -> String {
         if d.kind.is_file_only() {
             continue;
         }
-        let (Some(v), Some(def)) = (cfg.values.get(idx), cfg.defaults.get(idx)) else { continue };
+        let (Some(v), Some(def)) = (cfg.values.get(idx), cfg.defaults.get(idx)) else {
+            continue;
+        };
         let name = d.name;
         let is_default = v.text == def.text;
         match d.kind {
@@ -153,9 +171,11 @@ pub(crate) fn render(cfg: &Config, old: &str) -> String {
                     st.rewrite_line(name, format!("{name} {}", v.text), true);
                 }
             }
-            Kind::Str(StrCheck::Dir) => st.rewrite_line(name, format!("{name} {}", repr(&v.text)), true),
+            Kind::Str(StrCheck::Dir) => {
+                st.rewrite_line(name, format!("{name} {}", repr(&v.text)), true)
+            }
             Kind::Str(_) => {
-                if v.text.is_empty() && def.text.is_empty() {
+                if v.text.is_empty() && d.nullable {
                     st.mark_processed(name);
                 } else {
                     st.rewrite_line(name, format!("{name} {}", repr(&v.text)), !is_default);
@@ -164,9 +184,11 @@ pub(crate) fn render(cfg: &Config, old: &str) -> String {
             Kind::NotifyKeyspaceEvents => {
                 st.rewrite_line(name, format!("{name} {}", repr(&v.text)), !is_default)
             }
+            // Redis always writes these, even at the default.
             Kind::Percentiles if v.text.is_empty() => {
-                st.rewrite_line(name, format!("{name} \"\""), !is_default)
+                st.rewrite_line(name, format!("{name} \"\""), true)
             }
+            Kind::Percentiles => st.rewrite_line(name, format!("{name} {}", v.text), true),
             Kind::Mem { .. } => {
                 let n = u64::try_from(v.num).unwrap_or(0);
                 st.rewrite_line(name, format!("{name} {}", mem_human(n)), !is_default)
@@ -212,14 +234,20 @@ fn write_atomic(target: &Path, content: &[u8]) -> std::io::Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
-    let fname = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let fname = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(
         "{fname}.tmp-{}-{}",
         std::process::id(),
         TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
     let result = (|| {
-        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
         f.write_all(content)?;
         if let Ok(meta) = std::fs::metadata(target) {
             std::fs::set_permissions(&tmp, meta.permissions())?;

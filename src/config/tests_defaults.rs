@@ -37,7 +37,10 @@ const REDIS_DEFAULTS: &[(&str, &str)] = &[
     ("bind-source-addr", ""),
     ("bio_cpulist", ""),
     ("busy-reply-threshold", "5000"),
-    ("client-output-buffer-limit", "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
+    (
+        "client-output-buffer-limit",
+        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+    ),
     ("client-query-buffer-limit", "1073741824"),
     ("cluster-allow-pubsubshard-when-down", "yes"),
     ("cluster-allow-reads-when-down", "no"),
@@ -214,7 +217,11 @@ fn config_get_star_matches_redis_defaults() {
     let cfg = Config::default();
     let got: HashMap<String, String> = cfg.get(&[b"*"]).into_iter().collect();
     for (name, want) in REDIS_DEFAULTS {
-        assert_eq!(got.get(*name).map(String::as_str), Some(*want), "default of {name}");
+        assert_eq!(
+            got.get(*name).map(String::as_str),
+            Some(*want),
+            "default of {name}"
+        );
     }
     // Nothing more than Redis's list, besides `dir` and Tessera's own `threads`.
     let mut extra: Vec<&String> = got
@@ -231,9 +238,16 @@ fn hidden_defaults_match_and_need_exact_names() {
     let cfg = Config::default();
     for (name, want) in REDIS_HIDDEN_DEFAULTS {
         let got = cfg.get(&[name.as_bytes()]);
-        assert_eq!(got, vec![(name.to_string(), want.to_string())], "hidden {name}");
+        assert_eq!(
+            got,
+            vec![(name.to_string(), want.to_string())],
+            "hidden {name}"
+        );
         let pattern = format!("{name}*");
-        assert!(cfg.get(&[pattern.as_bytes()]).is_empty(), "{name} must not match a pattern");
+        assert!(
+            cfg.get(&[pattern.as_bytes()]).is_empty(),
+            "{name} must not match a pattern"
+        );
     }
 }
 
@@ -269,17 +283,50 @@ fn table_has_no_duplicate_names() {
 
 #[test]
 fn implemented_set_is_the_agreed_one() {
-    let mut got: Vec<&str> = DIRECTIVES.iter().filter(|d| d.implemented).map(|d| d.name).collect();
+    let mut got: Vec<&str> = DIRECTIVES
+        .iter()
+        .filter(|d| d.implemented)
+        .map(|d| d.name)
+        .collect();
     got.sort();
     let mut want = vec![
-        "port", "bind", "protected-mode", "requirepass", "databases", "loglevel", "logfile",
-        "maxclients", "timeout", "tcp-keepalive", "tcp-backlog", "hz", "dynamic-hz", "maxmemory",
-        "maxmemory-policy", "maxmemory-samples", "proto-max-bulk-len", "client-query-buffer-limit",
-        "slowlog-log-slower-than", "slowlog-max-len", "threads", "daemonize", "pidfile", "dir",
-        "dbfilename", "lazyfree-lazy-eviction", "lazyfree-lazy-expire", "lazyfree-lazy-server-del",
-        "lazyfree-lazy-user-del", "lazyfree-lazy-user-flush", "active-expire-effort",
-        "maxmemory-eviction-tenacity", "lfu-log-factor", "lfu-decay-time", "latency-tracking",
-        "notify-keyspace-events", "include",
+        "port",
+        "bind",
+        "protected-mode",
+        "requirepass",
+        "databases",
+        "loglevel",
+        "logfile",
+        "maxclients",
+        "timeout",
+        "tcp-keepalive",
+        "tcp-backlog",
+        "hz",
+        "dynamic-hz",
+        "maxmemory",
+        "maxmemory-policy",
+        "maxmemory-samples",
+        "proto-max-bulk-len",
+        "client-query-buffer-limit",
+        "slowlog-log-slower-than",
+        "slowlog-max-len",
+        "threads",
+        "daemonize",
+        "pidfile",
+        "dir",
+        "dbfilename",
+        "lazyfree-lazy-eviction",
+        "lazyfree-lazy-expire",
+        "lazyfree-lazy-server-del",
+        "lazyfree-lazy-user-del",
+        "lazyfree-lazy-user-flush",
+        "active-expire-effort",
+        "maxmemory-eviction-tenacity",
+        "lfu-log-factor",
+        "lfu-decay-time",
+        "latency-tracking",
+        "notify-keyspace-events",
+        "include",
     ];
     want.sort();
     assert_eq!(got, want);
@@ -289,13 +336,40 @@ fn implemented_set_is_the_agreed_one() {
 fn immutable_set_matches_redis() {
     // Captured from redis-server 7.0.15: CONFIG SET answers "can't set immutable config".
     let mut want = vec![
-        "aclfile", "always-show-logo", "aof_rewrite_cpulist", "appenddirname", "appendfilename",
-        "bgsave_cpulist", "bio_cpulist", "cluster-config-file", "cluster-enabled", "cluster-port",
-        "daemonize", "databases", "disable-thp", "enable-debug-command", "enable-module-command",
-        "enable-protected-configs", "io-threads", "io-threads-do-reads", "logfile", "pidfile",
-        "rdbchecksum", "replicaof", "server_cpulist", "set-proc-title", "socket-mark-id",
-        "supervised", "syslog-enabled", "syslog-facility", "syslog-ident", "tcp-backlog",
-        "unixsocket", "unixsocketperm", "lua-enable-deprecated-api", "threads",
+        "aclfile",
+        "always-show-logo",
+        "aof_rewrite_cpulist",
+        "appenddirname",
+        "appendfilename",
+        "bgsave_cpulist",
+        "bio_cpulist",
+        "cluster-config-file",
+        "cluster-enabled",
+        "cluster-port",
+        "daemonize",
+        "databases",
+        "disable-thp",
+        "enable-debug-command",
+        "enable-module-command",
+        "enable-protected-configs",
+        "io-threads",
+        "io-threads-do-reads",
+        "logfile",
+        "pidfile",
+        "rdbchecksum",
+        "replicaof",
+        "server_cpulist",
+        "set-proc-title",
+        "socket-mark-id",
+        "supervised",
+        "syslog-enabled",
+        "syslog-facility",
+        "syslog-ident",
+        "tcp-backlog",
+        "unixsocket",
+        "unixsocketperm",
+        "lua-enable-deprecated-api",
+        "threads",
     ];
     want.sort();
     let mut got: Vec<&str> = DIRECTIVES
@@ -305,4 +379,26 @@ fn immutable_set_matches_redis() {
         .collect();
     got.sort();
     assert_eq!(got, want);
+}
+
+#[test]
+fn example_config_file_lists_every_implemented_directive_at_its_default() {
+    let text = include_str!("../../config/tessera.conf");
+    let cwd = std::env::current_dir().expect("cwd");
+    let c = Config::load_in(&cwd, Some("-"), &[], Some(text)).expect("example config loads");
+    let d = Config::default();
+    assert_eq!(c.get(&[b"*"]), d.get(&[b"*"]), "every value is the default");
+    for dir in DIRECTIVES.iter().filter(|d| d.implemented) {
+        let active = text
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some(dir.name));
+        let commented = text
+            .lines()
+            .any(|l| l.starts_with(&format!("# {} ", dir.name)));
+        assert!(
+            active || commented,
+            "{} is missing from config/tessera.conf",
+            dir.name
+        );
+    }
 }

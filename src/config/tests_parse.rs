@@ -3,12 +3,33 @@
 
 use super::*;
 
-/// A fresh, empty directory for one test.
-pub(super) fn tmpdir(name: &str) -> PathBuf {
+/// A fresh, empty directory for one test, removed when dropped.
+pub(super) struct TmpDir(PathBuf);
+
+impl std::ops::Deref for TmpDir {
+    type Target = PathBuf;
+    fn deref(&self) -> &PathBuf {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TmpDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TmpDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub(super) fn tmpdir(name: &str) -> TmpDir {
     let d = std::env::temp_dir().join(format!("tessera-config-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("create temp dir");
-    std::fs::canonicalize(&d).expect("canonical temp dir")
+    TmpDir(std::fs::canonicalize(&d).expect("canonical temp dir"))
 }
 
 pub(super) fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -47,7 +68,10 @@ fn err_of(test: &str, text: &str) -> ConfigError {
 fn split_args_like_sdssplitargs() {
     let s = |l: &str| split_args(l).expect("balanced");
     assert_eq!(s("  a  \"b c\"  'd e' "), vec!["a", "b c", "d e"]);
-    assert_eq!(s(r#""\x41\n\r\t\b\a\"\\\q""#), vec!["A\n\r\t\u{8}\u{7}\"\\q"]);
+    assert_eq!(
+        s(r#""\x41\n\r\t\b\a\"\\\q""#),
+        vec!["A\n\r\t\u{8}\u{7}\"\\q"]
+    );
     assert_eq!(s(r"'it\'s' 'a\nb'"), vec!["it's", "a\\nb"]);
     assert_eq!(s(r#"foo"bar baz" x"#), vec!["foobar baz", "x"]);
     assert_eq!(s(r#""" ''"#), vec!["", ""]);
@@ -62,7 +86,10 @@ fn split_args_like_sdssplitargs() {
 
 #[test]
 fn repr_like_sdscatrepr() {
-    assert_eq!(repr("a b\"c\\\n\r\t\u{7}\u{8}\u{1}"), r#""a b\"c\\\n\r\t\a\b\x01""#);
+    assert_eq!(
+        repr("a b\"c\\\n\r\t\u{7}\u{8}\u{1}"),
+        r#""a b\"c\\\n\r\t\a\b\x01""#
+    );
     assert_eq!(repr("é"), r#""\xc3\xa9""#);
     for s in ["plain", "with \"quotes\"", "tab\there", "\u{1}x", "é", ""] {
         assert_eq!(split_args(&repr(s)), Some(vec![s.to_string()]));
@@ -111,7 +138,10 @@ fn memory_units() {
         let e = err_of("units_bad", &format!("maxmemory \"{bad}\"\n"));
         assert_eq!(e.message, "argument must be a memory value", "{bad}");
     }
-    let c = load_ok("units2", "client-query-buffer-limit 2gb\nproto-max-bulk-len 1mb\n");
+    let c = load_ok(
+        "units2",
+        "client-query-buffer-limit 2gb\nproto-max-bulk-len 1mb\n",
+    );
     assert_eq!(c.get_i64("client-query-buffer-limit"), 2 << 30);
     assert_eq!(c.get_i64("proto-max-bulk-len"), 1 << 20);
 }
@@ -129,7 +159,10 @@ fn repeated_directives_last_wins_or_merge() {
     assert_eq!(c.bind(), vec!["2.2.2.2", "3.3.3.3"]);
     assert_eq!(c.get_str("save"), "100 1 200 2");
     assert_eq!(c.save_params(), vec![(100, 1), (200, 2)]);
-    assert_eq!(c.get_str("client-output-buffer-limit"), "normal 1000 2000 3 slave 2 2 2 pubsub 1 1 1");
+    assert_eq!(
+        c.get_str("client-output-buffer-limit"),
+        "normal 1000 2000 3 slave 2 2 2 pubsub 1 1 1"
+    );
     assert_eq!(c.client_output_buffer_limit("replica"), Some((2, 2, 2)));
     assert_eq!(c.get_str("hash-max-ziplist-entries"), "9");
     assert_eq!(c.get_str("hash-max-listpack-entries"), "9");
@@ -159,19 +192,28 @@ fn special_values() {
          bind \"\"\nlist-max-ziplist-entries 5\nlua-replicate-commands yes\nsentinel\n",
     );
     assert_eq!(c.get_str("notify-keyspace-events"), "AKE");
-    assert_eq!(c.get_i64("notify-keyspace-events") as u32, notify::ALL | notify::KEYSPACE | notify::KEYEVENT);
+    assert_eq!(
+        c.get_i64("notify-keyspace-events") as u32,
+        notify::ALL | notify::KEYSPACE | notify::KEYEVENT
+    );
     assert_eq!(c.hz(), 1);
     assert_eq!(c.get_str("unixsocketperm"), "777");
     assert_eq!(c.get_str("replicaof"), "localhost 6380");
     assert_eq!(c.get_str("slaveof"), "localhost 6380");
     assert_eq!(c.get_str("oom-score-adj-values"), "5 10 0");
-    assert_eq!(c.get_str("latency-tracking-info-percentiles"), "99.9999 0.5 10");
+    assert_eq!(
+        c.get_str("latency-tracking-info-percentiles"),
+        "99.9999 0.5 10"
+    );
     assert_eq!(c.get_str("shutdown-on-sigint"), "now force");
     assert_eq!(c.get_str("maxmemory-clients"), "5%");
     assert_eq!(c.get_i64("maxmemory-clients"), -5);
     assert_eq!(c.get_str("oom-score-adj"), "yes");
     assert!(c.bind().is_empty());
-    let c = load_ok("special2", "hz 1000\nreplicaof no one\nnotify-keyspace-events gn$mKE\n");
+    let c = load_ok(
+        "special2",
+        "hz 1000\nreplicaof no one\nnotify-keyspace-events gn$mKE\n",
+    );
     assert_eq!(c.hz(), 500);
     assert_eq!(c.get_str("replicaof"), "");
     assert_eq!(c.get_str("notify-keyspace-events"), "g$nKEm");
@@ -186,7 +228,10 @@ fn file_only_directives_are_stored() {
     );
     assert_eq!(
         c.rename_commands(),
-        &[("FLUSHALL".to_string(), String::new()), ("CONFIG".to_string(), "cfg".to_string())]
+        &[
+            ("FLUSHALL".to_string(), String::new()),
+            ("CONFIG".to_string(), "cfg".to_string())
+        ]
     );
     assert_eq!(c.users(), &[args(&["alice", "on", ">pw", "~*", "+@all"])]);
     assert_eq!(c.load_modules(), &[args(&["/x/m.so", "a", "b"])]);
@@ -197,7 +242,10 @@ fn file_only_directives_are_stored() {
 
 #[test]
 fn unimplemented_in_use_lists_only_non_defaults() {
-    let c = load_ok("unimpl", "appendonly yes\nactiverehashing yes\nport 7000\nio-threads 4\n");
+    let c = load_ok(
+        "unimpl",
+        "appendonly yes\nactiverehashing yes\nport 7000\nio-threads 4\n",
+    );
     assert_eq!(c.unimplemented_in_use(), vec!["appendonly", "io-threads"]);
     assert!(Config::default().unimplemented_in_use().is_empty());
 }
@@ -244,6 +292,8 @@ const ERRORS: &[(&str, usize, &str)] = &[
     ("dbfilename a/b\n", 1, "dbfilename can't be a path, just a filename"),
     ("appendfilename a/b\n", 1, "appendfilename can't be a path, just a filename"),
     ("appenddirname a/b\n", 1, "appenddirname can't be a path, just a dirname"),
+    ("appendfilename \"\"\n", 1, "appendfilename can't be empty"),
+    ("appenddirname \"\"\n", 1, "appenddirname can't be empty"),
     ("dir /nonexistent-tessera-dir\n", 1, "No such file or directory"),
     ("dir \"\"\n", 1, "No such file or directory"),
     ("replicaof localhost abc\n", 1, "Invalid master port"),
@@ -291,7 +341,10 @@ fn error_display_is_redis_shaped() {
     let dir = tmpdir("display-open");
     let e = Config::load_in(&dir, Some("missing.conf"), &[], None).expect_err("missing file");
     assert_eq!(e.kind, ConfigErrorKind::Open);
-    assert_eq!(e.to_string(), "Fatal error, can't open config file 'missing.conf': No such file or directory");
+    assert_eq!(
+        e.to_string(),
+        "Fatal error, can't open config file 'missing.conf': No such file or directory"
+    );
 }
 
 #[test]
@@ -310,13 +363,29 @@ fn logfile_must_be_openable() {
 fn command_line_options() {
     let dir = tmpdir("cmdline");
     let load = |file: Option<&str>, a: &[&str]| Config::load_in(&dir, file, &args(a), None);
-    let c = load(None, &["--port", "6380", "--bind", "127.0.0.1", "::1", "--maxmemory", "1gb"]).expect("ok");
+    let c = load(
+        None,
+        &[
+            "--port",
+            "6380",
+            "--bind",
+            "127.0.0.1",
+            "::1",
+            "--maxmemory",
+            "1gb",
+        ],
+    )
+    .expect("ok");
     assert_eq!(c.port(), 6380);
     assert_eq!(c.bind(), vec!["127.0.0.1", "::1"]);
     assert_eq!(c.maxmemory(), 1 << 30);
     assert!(c.config_file().is_none());
     // "--port 6380" in one argument, `--save` with no value, values starting with "--"
-    let c = load(None, &["--port 6381", "--save", "--requirepass", "--secret"]).expect("ok");
+    let c = load(
+        None,
+        &["--port 6381", "--save", "--requirepass", "--secret"],
+    )
+    .expect("ok");
     assert_eq!(c.port(), 6381);
     assert_eq!(c.get_str("save"), "");
     assert_eq!(c.requirepass(), Some("--secret"));
@@ -329,13 +398,35 @@ fn command_line_options() {
 
     // Errors: line numbers continue after the file, as in redis-server.
     let e = load(None, &["--port", "abc"]).expect_err("bad port");
-    assert_eq!((e.line, e.line_text.as_str(), e.source.as_str()), (2, "port \"abc\"", "command line"));
+    assert_eq!(
+        (e.line, e.line_text.as_str(), e.source.as_str()),
+        (2, "port \"abc\"", "command line")
+    );
     write(&dir, "b.conf", "port 1\nloglevel notice\n");
     write(&dir, "c.conf", "port 1\nloglevel notice");
-    assert_eq!(load(Some("b.conf"), &["--port", "abc"]).expect_err("e").line, 4);
-    assert_eq!(load(Some("c.conf"), &["--port", "abc"]).expect_err("e").line, 3);
-    assert_eq!(load(Some("b.conf"), &["--port", "2", "--port", "abc"]).expect_err("e").line, 5);
-    let e = load(None, &["--port", "1", "--bind", "127.0.0.1", "::1", "--foo"]).expect_err("foo");
+    assert_eq!(
+        load(Some("b.conf"), &["--port", "abc"])
+            .expect_err("e")
+            .line,
+        4
+    );
+    assert_eq!(
+        load(Some("c.conf"), &["--port", "abc"])
+            .expect_err("e")
+            .line,
+        3
+    );
+    assert_eq!(
+        load(Some("b.conf"), &["--port", "2", "--port", "abc"])
+            .expect_err("e")
+            .line,
+        5
+    );
+    let e = load(
+        None,
+        &["--port", "1", "--bind", "127.0.0.1", "::1", "--foo"],
+    )
+    .expect_err("foo");
     assert_eq!((e.line, e.line_text.as_str()), (4, "foo"));
     assert_eq!(e.message, "Bad directive or wrong number of arguments");
     let e = load(Some("b.conf"), &["stray"]).expect_err("stray");
@@ -368,7 +459,8 @@ fn config_from_stdin() {
     assert!(c.config_file().is_none());
     let e = Config::load_in(&dir, Some("-"), &[], Some("port 5\nport x\n")).expect_err("bad");
     assert_eq!((e.line, e.source.as_str()), (2, "stdin"));
-    let e = Config::load_in(&dir, Some("-"), &args(&["--port", "x"]), Some("port 5\n")).expect_err("bad");
+    let e = Config::load_in(&dir, Some("-"), &args(&["--port", "x"]), Some("port 5\n"))
+        .expect_err("bad");
     assert_eq!(e.line, 3);
 }
 
@@ -381,14 +473,22 @@ fn include_files_and_globs() {
     write(&dir, "conf.d/.hidden.conf", "port 99\n");
     write(&dir, "conf.d/c.txt", "port 98\n");
     write(&dir, "bad.conf", "# bad\nport 1\nhz x\n");
-    write(&dir, "main.conf", "include conf.d/*.conf\ninclude nomatch*.conf\ntimeout 5\n");
+    write(
+        &dir,
+        "main.conf",
+        "include conf.d/*.conf\ninclude nomatch*.conf\ntimeout 5\n",
+    );
     let c = Config::load_in(&dir, Some("main.conf"), &[], None).expect("ok");
     assert_eq!((c.port(), c.hz(), c.loglevel()), (2, 20, "warning"));
     assert_eq!(c.get_i64("timeout"), 5);
 
     // Later lines override included ones; absolute include paths work.
     let abs = dir.join("conf.d/a.conf");
-    write(&dir, "main2.conf", &format!("port 7\ninclude {}\nloglevel debug\n", abs.display()));
+    write(
+        &dir,
+        "main2.conf",
+        &format!("port 7\ninclude {}\nloglevel debug\n", abs.display()),
+    );
     let c = Config::load_in(&dir, Some("main2.conf"), &[], None).expect("ok");
     assert_eq!((c.port(), c.loglevel()), (1, "debug"));
 
@@ -400,7 +500,10 @@ fn include_files_and_globs() {
 
     write(&dir, "main4.conf", "include missing.conf\n");
     let e = Config::load_in(&dir, Some("main4.conf"), &[], None).expect_err("missing");
-    assert_eq!(e.to_string(), "Fatal error, can't open config file 'missing.conf': No such file or directory");
+    assert_eq!(
+        e.to_string(),
+        "Fatal error, can't open config file 'missing.conf': No such file or directory"
+    );
 
     // Relative includes follow `dir`, as the working directory does in redis-server.
     write(&dir, "main5.conf", "dir conf.d\ninclude a.conf\n");

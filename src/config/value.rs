@@ -4,6 +4,8 @@
 use std::path::Path;
 
 use super::directives::{Directive, Kind, StrCheck};
+pub(crate) use super::num::{mem_human, os_error_text};
+use super::num::{parse_c_double, parse_c_long, parse_ll, parse_mem};
 
 /// A directive's current value: `text` is what CONFIG GET shows; `num` caches the numeric
 /// meaning (bool 0/1, integer, bytes, enum id, flag bits, negative percent...).
@@ -15,7 +17,10 @@ pub(crate) struct Value {
 
 impl Value {
     pub fn new(text: impl Into<String>, num: i128) -> Value {
-        Value { text: text.into(), num }
+        Value {
+            text: text.into(),
+            num,
+        }
     }
 }
 
@@ -62,121 +67,26 @@ const COBL_VALUE: &str =
     "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
 const NKE_BAD: &str = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
 
-/// Redis `string2ll`: optional `-`, no `+`, no spaces, no leading zeros, no overflow.
-pub(crate) fn parse_ll(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.is_empty() || b.len() > 20 {
-        return None;
-    }
-    if b == b"0" {
-        return Some(0);
-    }
-    let (neg, digits) = if b[0] == b'-' { (true, &b[1..]) } else { (false, b) };
-    if digits.is_empty() || !(b'1'..=b'9').contains(&digits[0]) {
-        return None;
-    }
-    let mut v: i128 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v * 10 + i128::from(c - b'0');
-        if v > i128::from(i64::MAX) + 1 {
-            return None;
-        }
-    }
-    let v = if neg { -v } else { v };
-    i64::try_from(v).ok()
-}
-
-/// C `strtol`-like parse that must consume the whole string: optional leading blanks,
-/// optional sign, at least one digit (leading zeros fine).
-pub(crate) fn parse_c_long(s: &str) -> Option<i64> {
-    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    let (neg, digits) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    let mut v: i64 = 0;
-    for c in digits.bytes() {
-        // strtol saturates on overflow
-        v = v.saturating_mul(10).saturating_add(i64::from(c - b'0'));
-    }
-    Some(if neg { -v } else { v })
-}
-
-/// Redis `memtoull`: digits (possibly none) followed by an optional unit
-/// `b k kb m mb g gb` (case-insensitive). Overflow saturates, then wraps on the unit
-/// multiplication, exactly like redis-server.
-pub(crate) fn parse_mem(s: &str) -> Option<u64> {
-    let lower = s.to_ascii_lowercase();
-    let units: [(&str, u64); 7] = [
-        ("gb", 1 << 30),
-        ("mb", 1 << 20),
-        ("kb", 1 << 10),
-        ("g", 1_000_000_000),
-        ("m", 1_000_000),
-        ("k", 1_000),
-        ("b", 1),
-    ];
-    let (digits, mul) = units
-        .iter()
-        .find(|(u, _)| lower.ends_with(u))
-        .map(|(u, m)| (&lower[..lower.len() - u.len()], *m))
-        .unwrap_or((lower.as_str(), 1));
-    if !digits.bytes().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for c in digits.bytes() {
-        v = v.saturating_mul(10).saturating_add(u64::from(c - b'0'));
-    }
-    Some(v.wrapping_mul(mul))
-}
-
-/// Memory as CONFIG REWRITE writes it: the largest of gb/mb/kb dividing it exactly.
-pub(crate) fn mem_human(v: u64) -> String {
-    const GB: u64 = 1 << 30;
-    const MB: u64 = 1 << 20;
-    const KB: u64 = 1 << 10;
-    if v == 0 {
-        "0".to_string()
-    } else if v.is_multiple_of(GB) {
-        format!("{}gb", v / GB)
-    } else if v.is_multiple_of(MB) {
-        format!("{}mb", v / MB)
-    } else if v.is_multiple_of(KB) {
-        format!("{}kb", v / KB)
-    } else {
-        v.to_string()
-    }
-}
-
 fn range_err(min: impl std::fmt::Display, max: impl std::fmt::Display) -> String {
     format!("argument must be between {min} and {max} inclusive")
 }
 
 fn enum_err(names: impl Iterator<Item = &'static str>) -> String {
     let list: Vec<&str> = names.collect();
-    format!("argument(s) must be one of the following: {}", list.join(", "))
-}
-
-/// The OS error text without Rust's " (os error N)" suffix, like C's strerror().
-pub(crate) fn os_error_text(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    match s.rfind(" (os error ") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
+    format!(
+        "argument(s) must be one of the following: {}",
+        list.join(", ")
+    )
 }
 
 /// Parse `args` (the words after the directive name) for directive `d`.
 /// `cur` is the current value (some kinds merge into it).
-pub(crate) fn parse(d: &Directive, args: &[String], cur: &Value, ctx: &Ctx) -> Result<Value, String> {
+pub(crate) fn parse(
+    d: &Directive,
+    args: &[String],
+    cur: &Value,
+    ctx: &Ctx,
+) -> Result<Value, String> {
     if !d.kind.is_multi_arg() && args.len() != 1 {
         return Err(WRONG_ARGS.to_string());
     }
@@ -208,7 +118,8 @@ pub(crate) fn parse(d: &Directive, args: &[String], cur: &Value, ctx: &Ctx) -> R
         Kind::MemOrPercent => parse_mem_or_percent(one),
         Kind::Octal { max } => {
             let bad = "argument couldn't be parsed as an octal number";
-            if one.is_empty() || !one.bytes().all(|c| (b'0'..=b'7').contains(&c)) || one.len() > 20 {
+            if one.is_empty() || !one.bytes().all(|c| (b'0'..=b'7').contains(&c)) || one.len() > 20
+            {
                 return Err(bad.to_string());
             }
             let v = i64::from_str_radix(one, 8).map_err(|_| bad.to_string())?;
@@ -223,7 +134,11 @@ pub(crate) fn parse(d: &Directive, args: &[String], cur: &Value, ctx: &Ctx) -> R
                 .find(|(n, _)| n.eq_ignore_ascii_case(one))
                 .map(|(_, id)| *id)
                 .ok_or_else(|| enum_err(names.iter().map(|(n, _)| *n)))?;
-            let shown = names.iter().find(|(_, i)| *i == id).map(|(n, _)| *n).unwrap_or(one);
+            let shown = names
+                .iter()
+                .find(|(_, i)| *i == id)
+                .map(|(n, _)| *n)
+                .unwrap_or(one);
             Ok(Value::new(shown, i128::from(id)))
         }
         Kind::Flags(names) => parse_flags(names, args),
@@ -247,10 +162,10 @@ pub(crate) fn parse(d: &Directive, args: &[String], cur: &Value, ctx: &Ctx) -> R
             for a in args {
                 match parse_c_long(a) {
                     Some(v) if (-2000..=2000).contains(&v) => vals.push(v.to_string()),
-                    _ => {
-                        return Err("Invalid oom-score-adj-values, elements must be between -2000 and 2000."
-                            .to_string())
-                    }
+                    _ => return Err(
+                        "Invalid oom-score-adj-values, elements must be between -2000 and 2000."
+                            .to_string(),
+                    ),
                 }
             }
             Ok(Value::new(vals.join(" "), 0))
@@ -322,7 +237,10 @@ fn parse_flags(names: &'static [(&'static str, u32)], args: &[String]) -> Result
     }
     let mut bits = 0u32;
     for a in args {
-        let (_, b) = names.iter().find(|(n, _)| n.eq_ignore_ascii_case(a)).ok_or_else(err)?;
+        let (_, b) = names
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(a))
+            .ok_or_else(err)?;
         bits |= *b;
     }
     if bits & 1 != 0 && bits & 2 != 0 {
@@ -331,8 +249,11 @@ fn parse_flags(names: &'static [(&'static str, u32)], args: &[String]) -> Result
     let text = if bits == 0 {
         names.first().map(|(n, _)| *n).unwrap_or("").to_string()
     } else {
-        let set: Vec<&str> =
-            names.iter().filter(|(_, b)| *b != 0 && bits & *b != 0).map(|(n, _)| *n).collect();
+        let set: Vec<&str> = names
+            .iter()
+            .filter(|(_, b)| *b != 0 && bits & *b != 0)
+            .map(|(n, _)| *n)
+            .collect();
         set.join(" ")
     };
     Ok(Value::new(text, i128::from(bits)))
@@ -341,20 +262,30 @@ fn parse_flags(names: &'static [(&'static str, u32)], args: &[String]) -> Result
 fn parse_str(d: &Directive, check: StrCheck, one: &str, ctx: &Ctx) -> Result<Value, String> {
     match check {
         StrCheck::None => {}
-        StrCheck::FileName => {
+        StrCheck::FileName | StrCheck::AofFileName => {
+            if one.is_empty() && check == StrCheck::AofFileName {
+                return Err(format!("{} can't be empty", d.name));
+            }
             if one.contains('/') {
                 return Err(format!("{} can't be a path, just a filename", d.name));
             }
         }
         StrCheck::DirName => {
+            if one.is_empty() {
+                return Err(format!("{} can't be empty", d.name));
+            }
             if one.contains('/') {
                 return Err(format!("{} can't be a path, just a dirname", d.name));
             }
         }
         StrCheck::Hostname => {
-            if !one.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.') {
+            if !one
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.')
+            {
                 return Err(
-                    "Hostnames may only contain alphanumeric characters, hyphens or dots".to_string()
+                    "Hostnames may only contain alphanumeric characters, hyphens or dots"
+                        .to_string(),
                 );
             }
         }
@@ -380,15 +311,26 @@ fn parse_str(d: &Directive, check: StrCheck, one: &str, ctx: &Ctx) -> Result<Val
 }
 
 fn valid_proc_title(t: &str) -> bool {
-    const VARS: [&str; 7] =
-        ["title", "listen-addr", "server-mode", "port", "tls-port", "unixsocket", "config-file"];
+    const VARS: [&str; 7] = [
+        "title",
+        "listen-addr",
+        "server-mode",
+        "port",
+        "tls-port",
+        "unixsocket",
+        "config-file",
+    ];
+    // `{{` and `}}` are literal braces, a lone `}` is literal, `{` opens a known `{variable}`.
     let mut rest = t;
-    while let Some(i) = rest.find(['{', '}']) {
-        if rest.as_bytes()[i] == b'}' {
-            return false;
-        }
+    while let Some(i) = rest.find('{') {
         let after = &rest[i + 1..];
-        let Some(j) = after.find('}') else { return false };
+        if let Some(r) = after.strip_prefix('{') {
+            rest = r;
+            continue;
+        }
+        let Some(j) = after.find('}') else {
+            return false;
+        };
         let var = &after[..j];
         if var.contains('{') || !VARS.contains(&var) {
             return false;
@@ -401,8 +343,14 @@ fn valid_proc_title(t: &str) -> bool {
 
 /// `save` pairs as (seconds, changes), from the CONFIG GET text.
 pub(crate) fn save_pairs(text: &str) -> Vec<(i64, i64)> {
-    let nums: Vec<i64> = text.split_whitespace().filter_map(|w| w.parse().ok()).collect();
-    nums.chunks(2).filter(|c| c.len() == 2).map(|c| (c[0], c[1])).collect()
+    let nums: Vec<i64> = text
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    nums.chunks(2)
+        .filter(|c| c.len() == 2)
+        .map(|c| (c[0], c[1]))
+        .collect()
 }
 
 fn parse_save(args: &[String], cur: &Value, ctx: &Ctx) -> Result<Value, String> {
@@ -432,8 +380,11 @@ fn parse_save(args: &[String], cur: &Value, ctx: &Ctx) -> Result<Value, String> 
 }
 
 /// The three output-buffer classes in CONFIG GET order, with their GET and REWRITE names.
-pub(crate) const COBL_CLASSES: [(&str, &str); 3] =
-    [("normal", "normal"), ("slave", "replica"), ("pubsub", "pubsub")];
+pub(crate) const COBL_CLASSES: [(&str, &str); 3] = [
+    ("normal", "normal"),
+    ("slave", "replica"),
+    ("pubsub", "pubsub"),
+];
 
 /// (hard, soft, soft_seconds) per class, from the CONFIG GET text.
 pub(crate) fn cobl_limits(text: &str) -> [(u64, u64, i64); 3] {
@@ -493,8 +444,8 @@ fn parse_percentiles(args: &[String]) -> Result<Value, String> {
     }
     let mut out = Vec::with_capacity(args.len());
     for a in args {
-        let v: f64 = match a.parse::<f64>() {
-            Ok(v) if !v.is_nan() && !a.is_empty() => v,
+        let v: f64 = match parse_c_double(a) {
+            Some(v) if !v.is_nan() => v,
             _ => return Err("Invalid latency-tracking-info-percentiles parameters".to_string()),
         };
         if !(0.0..=100.0).contains(&v) {
@@ -596,7 +547,11 @@ pub(crate) fn default_value(d: &Directive, cwd: &Path) -> Value {
             } else {
                 vec![d.default.to_string()]
             };
-            let ctx = Ctx { from_file: false, save_started: false, cwd };
+            let ctx = Ctx {
+                from_file: false,
+                save_started: false,
+                cwd,
+            };
             let empty = Value::new(d.default, 0);
             parse(d, &args, &empty, &ctx).unwrap_or(empty)
         }

@@ -8,7 +8,7 @@ use crate::command::table::TableBuilder;
 use crate::command::{ExecCtx, LocalBoxFuture};
 use crate::error::CmdResult;
 use crate::protocol::Reply;
-use crate::shard::value::{StrValue, Value};
+use crate::shard::value::CBytes;
 
 pub fn register(t: &mut TableBuilder) {
     t.keyed("setbit", setbit);
@@ -28,7 +28,7 @@ fn setbit(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let off = bitops::parse_bit_offset_ext(&a[2], None, max_len(ctx))?;
     let on = bitops::parse_setbit_value(&a[3])?;
     let key = &a[1];
-    let mut v = ctx.get_str_mut(key)?.map(|s| s.bytes.to_vec()).unwrap_or_default();
+    let mut v = ctx.peek_str(key)?.map(|s| s.to_vec()).unwrap_or_default();
     let old = bitops::setbit(&mut v, off, on);
     store(ctx, key, v);
     Ok(Reply::Int(old as i64))
@@ -36,13 +36,7 @@ fn setbit(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 
 /// Write back a modified bitmap (keeping the TTL) and mark the key changed.
 fn store(ctx: &mut ExecCtx, key: &Bytes, v: Vec<u8>) {
-    match ctx.get_str_mut(key) {
-        Ok(Some(s)) => {
-            *s = StrValue { bytes: Bytes::from(v), raw: true };
-            ctx.modified(key);
-        }
-        _ => ctx.set_value(key, Value::str_owned(v, true), 0, false),
-    }
+    ctx.put_str(key, CBytes::from_vec(v), true);
 }
 
 fn getbit(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -57,6 +51,8 @@ fn bitcount(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn bitpos(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
+    // Redis checks the bit argument before the key's type.
+    bitops::parse_bitpos_bit(&a[2..])?;
     let v = ctx.get_str(&a[1])?;
     Ok(Reply::Int(bitops::bitpos(v.as_deref(), &a[2..])?))
 }
@@ -77,7 +73,7 @@ fn store_dest(ctx: &mut ExecCtx, dest: &Bytes, out: Vec<u8>) -> i64 {
     if out.is_empty() {
         ctx.delete(dest);
     } else {
-        ctx.set_value(dest, Value::str_owned(out, true), 0, false);
+        ctx.set_value_ext(dest, crate::shard::value::Value::Str(CBytes::from_vec(out)), 0, false, true);
     }
     len
 }
@@ -107,11 +103,11 @@ fn bitfield_generic(ctx: &mut ExecCtx, a: &[Bytes], ro: bool) -> CmdResult<Reply
         let (replies, _) = bitops::apply_bitfield(&mut v, &ops);
         return Ok(Reply::Array(replies));
     }
-    let mut v = ctx.get_str_mut(key)?.map(|s| s.bytes.to_vec()).unwrap_or_default();
-    let (replies, changed) = bitops::apply_bitfield(&mut v, &ops);
-    if changed {
-        store(ctx, key, v);
-    }
+    let mut v = ctx.peek_str(key)?.map(|s| s.to_vec()).unwrap_or_default();
+    // Like Redis, any SET/INCRBY creates or grows the key, even when OVERFLOW FAIL
+    // skipped the write itself.
+    let (replies, _) = bitops::apply_bitfield(&mut v, &ops);
+    store(ctx, key, v);
     Ok(Reply::Array(replies))
 }
 

@@ -44,7 +44,11 @@ pub fn parse_bit_offset(arg: &[u8]) -> CmdResult<u64> {
 /// Redis's `getBitOffsetFromArgument`: with `hash_bits = Some(bits)` (BITFIELD)
 /// the `#N` form means `N * bits`. Offsets whose byte is at or beyond
 /// `max_bulk_len` (the `proto-max-bulk-len` setting) are rejected.
-pub fn parse_bit_offset_ext(arg: &[u8], hash_bits: Option<u32>, max_bulk_len: u64) -> CmdResult<u64> {
+pub fn parse_bit_offset_ext(
+    arg: &[u8],
+    hash_bits: Option<u32>,
+    max_bulk_len: u64,
+) -> CmdResult<u64> {
     let (digits, mul) = match (arg.first(), hash_bits) {
         (Some(b'#'), Some(bits)) if bits > 0 => (&arg[1..], i64::from(bits)),
         _ => (arg, 1),
@@ -144,7 +148,11 @@ fn count_bits(v: &[u8], sbit: u64, ebit: u64) -> i64 {
         w.copy_from_slice(c);
         n += u64::from(u64::from_ne_bytes(w).count_ones());
     }
-    n += chunks.remainder().iter().map(|b| u64::from(b.count_ones())).sum::<u64>();
+    n += chunks
+        .remainder()
+        .iter()
+        .map(|b| u64::from(b.count_ones()))
+        .sum::<u64>();
     n as i64
 }
 
@@ -154,7 +162,13 @@ fn count_bits(v: &[u8], sbit: u64, ebit: u64) -> i64 {
 pub fn bitcount(v: Option<&[u8]>, args: &[Bytes]) -> CmdResult<i64> {
     let Some(v) = v else { return Ok(0) };
     let (start, end, isbit) = match args.len() {
-        0 => return Ok(if v.is_empty() { 0 } else { count_bits(v, 0, v.len() as u64 * 8 - 1) }),
+        0 => {
+            return Ok(if v.is_empty() {
+                0
+            } else {
+                count_bits(v, 0, v.len() as u64 * 8 - 1)
+            })
+        }
         2 | 3 => {
             let start = parse_i64(&args[0])?;
             let end = parse_i64(&args[1])?;
@@ -206,19 +220,30 @@ fn find_bit(v: &[u8], bit: bool, sbit: u64, ebit: u64) -> Option<u64> {
     None
 }
 
+/// The BITPOS `bit` argument (the first after the key). Redis checks it
+/// before looking the key up, so a caller wanting the exact error order
+/// (`BITPOS hashkey 2` answers the bit error, not WRONGTYPE) calls this first.
+pub fn parse_bitpos_bit(args: &[Bytes]) -> CmdResult<bool> {
+    let Some(first) = args.first() else {
+        return Err(CmdError::Syntax);
+    };
+    match parse_i64(first)? {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(CmdError::err("The bit argument must be 1 or 0.")),
+    }
+}
+
 /// BITPOS. `v` is the value (`None`: missing key); `args` follow the key:
 /// `bit [start [end [BYTE|BIT]]]`. A missing key answers -1 for 1 and 0 for 0
 /// once `bit` is valid, without looking at the other arguments (as 7.0).
 /// Looking for 0 without an explicit end treats the string as followed by
 /// zeros; with an end, a range without a 0 answers -1.
 pub fn bitpos(v: Option<&[u8]>, args: &[Bytes]) -> CmdResult<i64> {
-    let Some(first) = args.first() else { return Err(CmdError::Syntax) };
-    let bit = match parse_i64(first)? {
-        0 => false,
-        1 => true,
-        _ => return Err(CmdError::err("The bit argument must be 1 or 0.")),
+    let bit = parse_bitpos_bit(args)?;
+    let Some(v) = v else {
+        return Ok(if bit { -1 } else { 0 });
     };
-    let Some(v) = v else { return Ok(if bit { -1 } else { 0 }) };
     let strlen = v.len() as i64;
     let (start, end, isbit, end_given) = match args.len() {
         1 => (0, strlen - 1, false, false),
@@ -236,7 +261,9 @@ pub fn bitpos(v: Option<&[u8]>, args: &[Bytes]) -> CmdResult<i64> {
         _ => return Err(CmdError::Syntax),
     };
     let totlen = if isbit { strlen * 8 } else { strlen };
-    let Some((s, e)) = resolve_range(start, end, totlen) else { return Ok(-1) };
+    let Some((s, e)) = resolve_range(start, end, totlen) else {
+        return Ok(-1);
+    };
     let (sbit, ebit) = if isbit { (s, e) } else { (s * 8, e * 8 + 7) };
     Ok(match find_bit(v, bit, sbit, ebit) {
         Some(p) => p as i64,
@@ -272,7 +299,9 @@ pub fn parse_bitop(op: &[u8], nsrc: usize) -> CmdResult<BitOp> {
         return Err(CmdError::Syntax);
     };
     if op == BitOp::Not && nsrc != 1 {
-        return Err(CmdError::err("BITOP NOT must be called with a single source key."));
+        return Err(CmdError::err(
+            "BITOP NOT must be called with a single source key.",
+        ));
     }
     Ok(op)
 }
@@ -282,9 +311,15 @@ pub fn parse_bitop(op: &[u8], nsrc: usize) -> CmdResult<BitOp> {
 /// source; an empty result means the destination is deleted. The reply is
 /// the result length.
 pub fn bitop_apply(op: BitOp, srcs: &[Option<&[u8]>]) -> Vec<u8> {
-    let maxlen = srcs.iter().map(|s| s.map_or(0, <[u8]>::len)).max().unwrap_or(0);
+    let maxlen = srcs
+        .iter()
+        .map(|s| s.map_or(0, <[u8]>::len))
+        .max()
+        .unwrap_or(0);
     let mut out = vec![0u8; maxlen];
-    let Some((first, rest)) = srcs.split_first() else { return out };
+    let Some((first, rest)) = srcs.split_first() else {
+        return out;
+    };
     let first = first.unwrap_or(&[]);
     out[..first.len()].copy_from_slice(first);
     if op == BitOp::Not {
@@ -350,12 +385,12 @@ pub struct BitfieldOp {
 const BITFIELD_TYPE_ERR: &str =
     "Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.";
 
-/// `i1..i64` / `u1..u63` (case-insensitive sign letter).
+/// `i1..i64` / `u1..u63` (lower-case sign letter only, as Redis).
 fn parse_bitfield_type(arg: &[u8]) -> CmdResult<(bool, u32)> {
     let err = || CmdError::err(BITFIELD_TYPE_ERR);
     let signed = match arg.first() {
-        Some(b'i' | b'I') => true,
-        Some(b'u' | b'U') => false,
+        Some(b'i') => true,
+        Some(b'u') => false,
         _ => return Err(err()),
     };
     // Redis reads the width as a C string: it stops at a NUL byte.
@@ -377,7 +412,11 @@ pub fn parse_bitfield(args: &[Bytes], readonly: bool) -> CmdResult<Vec<BitfieldO
 }
 
 /// [`parse_bitfield`] with an explicit `proto-max-bulk-len`.
-pub fn parse_bitfield_ext(args: &[Bytes], readonly: bool, max_bulk_len: u64) -> CmdResult<Vec<BitfieldOp>> {
+pub fn parse_bitfield_ext(
+    args: &[Bytes],
+    readonly: bool,
+    max_bulk_len: u64,
+) -> CmdResult<Vec<BitfieldOp>> {
     let mut ops = Vec::new();
     let mut overflow = Overflow::Wrap;
     let mut j = 0;
@@ -413,11 +452,19 @@ pub fn parse_bitfield_ext(args: &[Bytes], readonly: bool, max_bulk_len: u64) -> 
             1 => BitfieldKind::Set(parse_i64(&args[j + 3])?),
             _ => BitfieldKind::IncrBy(parse_i64(&args[j + 3])?),
         };
-        ops.push(BitfieldOp { kind, signed, bits, offset, overflow });
+        ops.push(BitfieldOp {
+            kind,
+            signed,
+            bits,
+            offset,
+            overflow,
+        });
         j += if kind_tag == 0 { 3 } else { 4 };
     }
     if readonly && bitfield_has_writes(&ops) {
-        return Err(CmdError::err("BITFIELD_RO only supports the GET subcommand"));
+        return Err(CmdError::err(
+            "BITFIELD_RO only supports the GET subcommand",
+        ));
     }
     Ok(ops)
 }
@@ -435,10 +482,18 @@ fn get_bits(v: &[u8], offset: u64, bits: u32) -> u64 {
     let shift = (offset & 7) as u32;
     let mut w: u128 = 0;
     for i in 0..9 {
-        let b = byte.checked_add(i).and_then(|k| v.get(k)).copied().unwrap_or(0);
+        let b = byte
+            .checked_add(i)
+            .and_then(|k| v.get(k))
+            .copied()
+            .unwrap_or(0);
         w = (w << 8) | u128::from(b);
     }
-    let mask = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
+    let mask = if bits == 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
+    };
     ((w >> (72 - shift - bits)) as u64) & mask
 }
 
@@ -447,12 +502,18 @@ fn get_bits(v: &[u8], offset: u64, bits: u32) -> u64 {
 fn set_bits(v: &mut [u8], offset: u64, bits: u32, value: u64) {
     let byte = usize::try_from(offset >> 3).unwrap_or(usize::MAX);
     let shift = (offset & 7) as u32;
-    let mask = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
+    let mask = if bits == 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
+    };
     let pos = 72 - shift - bits;
     let m = u128::from(mask) << pos;
     let val = u128::from(value & mask) << pos;
     for i in 0..9usize {
-        let Some(b) = byte.checked_add(i).and_then(|k| v.get_mut(k)) else { break };
+        let Some(b) = byte.checked_add(i).and_then(|k| v.get_mut(k)) else {
+            break;
+        };
         let sh = (8 - i) * 8;
         let bm = (m >> sh) as u8;
         *b = (*b & !bm) | ((val >> sh) as u8 & bm);
@@ -470,7 +531,11 @@ fn get_signed(v: &[u8], offset: u64, bits: u32) -> i64 {
 
 /// Redis's `checkUnsignedBitfieldOverflow`: (0 | 1 | -1, value to use on overflow).
 fn unsigned_overflow(value: u64, incr: i64, bits: u32, ow: Overflow) -> (i32, u64) {
-    let max = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
+    let max = if bits == 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
+    };
     let maxincr = max.wrapping_sub(value) as i64;
     let minincr = value.wrapping_neg() as i64;
     let wrap = || value.wrapping_add(incr as u64) & !(u64::MAX.checked_shl(bits).unwrap_or(0));
@@ -485,7 +550,11 @@ fn unsigned_overflow(value: u64, incr: i64, bits: u32, ow: Overflow) -> (i32, u6
 
 /// Redis's `checkSignedBitfieldOverflow`, including its wrap-around quirks.
 fn signed_overflow(value: i64, incr: i64, bits: u32, ow: Overflow) -> (i32, i64) {
-    let max = if bits == 64 { i64::MAX } else { (1i64 << (bits - 1)) - 1 };
+    let max = if bits == 64 {
+        i64::MAX
+    } else {
+        (1i64 << (bits - 1)) - 1
+    };
     let min = -max - 1;
     let maxincr = (max as u64).wrapping_sub(value as u64) as i64;
     let minincr = min.wrapping_sub(value);
@@ -503,7 +572,10 @@ fn signed_overflow(value: i64, incr: i64, bits: u32, ow: Overflow) -> (i32, i64)
     };
     if value > max || (bits != 64 && incr > maxincr) || (value >= 0 && incr > 0 && incr > maxincr) {
         (1, if ow == Overflow::Wrap { wrap() } else { max })
-    } else if value < min || (bits != 64 && incr < minincr) || (value < 0 && incr < 0 && incr < minincr) {
+    } else if value < min
+        || (bits != 64 && incr < minincr)
+        || (value < 0 && incr < 0 && incr < minincr)
+    {
         (-1, if ow == Overflow::Wrap { wrap() } else { min })
     } else {
         (0, 0)
@@ -538,12 +610,19 @@ pub fn apply_bitfield(v: &mut Vec<u8>, ops: &[BitfieldOp]) -> (Vec<Reply>, bool)
                 BitfieldKind::Get => (Reply::Int(old), None),
                 BitfieldKind::IncrBy(incr) => {
                     let (of, wrapped) = signed_overflow(old, incr, op.bits, op.overflow);
-                    let new = if of != 0 { wrapped } else { old.wrapping_add(incr) };
+                    let new = if of != 0 {
+                        wrapped
+                    } else {
+                        old.wrapping_add(incr)
+                    };
                     (Reply::Int(new), Some((of, new as u64)))
                 }
                 BitfieldKind::Set(val) => {
                     let (of, wrapped) = signed_overflow(val, 0, op.bits, op.overflow);
-                    (Reply::Int(old), Some((of, if of != 0 { wrapped } else { val } as u64)))
+                    (
+                        Reply::Int(old),
+                        Some((of, if of != 0 { wrapped } else { val } as u64)),
+                    )
                 }
             }
         } else {
@@ -552,12 +631,19 @@ pub fn apply_bitfield(v: &mut Vec<u8>, ops: &[BitfieldOp]) -> (Vec<Reply>, bool)
                 BitfieldKind::Get => (Reply::Int(old as i64), None),
                 BitfieldKind::IncrBy(incr) => {
                     let (of, wrapped) = unsigned_overflow(old, incr, op.bits, op.overflow);
-                    let new = if of != 0 { wrapped } else { old.wrapping_add(incr as u64) };
+                    let new = if of != 0 {
+                        wrapped
+                    } else {
+                        old.wrapping_add(incr as u64)
+                    };
                     (Reply::Int(new as i64), Some((of, new)))
                 }
                 BitfieldKind::Set(val) => {
                     let (of, wrapped) = unsigned_overflow(val as u64, 0, op.bits, op.overflow);
-                    (Reply::Int(old as i64), Some((of, if of != 0 { wrapped } else { val as u64 })))
+                    (
+                        Reply::Int(old as i64),
+                        Some((of, if of != 0 { wrapped } else { val as u64 })),
+                    )
                 }
             }
         };
@@ -602,7 +688,9 @@ pub fn parse_setrange_offset(arg: &[u8]) -> CmdResult<usize> {
 pub fn check_string_length(offset: usize, append: usize, max_bulk_len: u64) -> CmdResult<()> {
     match (offset as u64).checked_add(append as u64) {
         Some(total) if total <= max_bulk_len => Ok(()),
-        _ => Err(CmdError::err("string exceeds maximum allowed size (proto-max-bulk-len)")),
+        _ => Err(CmdError::err(
+            "string exceeds maximum allowed size (proto-max-bulk-len)",
+        )),
     }
 }
 

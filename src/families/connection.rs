@@ -248,7 +248,7 @@ async fn client_list(c: &mut Client, a: Vec<Bytes>) -> Reply {
             return Reply::error(&CmdError::Syntax);
         }
     }
-    c.info.borrow_mut().last_cmd = "client|list".into();
+    c.info.borrow_mut().last_cmd = "client|list";
     let all = call_all(|_| registry::list().iter().map(format_client_sendable).collect::<Vec<_>>()).await;
     let mut rows: Vec<(u64, String)> = all.into_iter().flatten().collect();
     rows.sort_by_key(|r| r.0);

@@ -213,7 +213,7 @@ fn command_getkeys(_: &mut Client, a: &[Bytes]) -> Reply {
     let Some(mut cmd) = table::lookup(&args[0]) else {
         return Reply::error(&CmdError::err("Invalid command specified"));
     };
-    if cmd.meta.has_subcommands() && args.len() >= 2 {
+    if cmd.has_subs && args.len() >= 2 {
         match table::lookup_sub(cmd, &args[1]) {
             Some(s) => cmd = s,
             None => return Reply::error(&CmdError::err("Invalid command specified")),

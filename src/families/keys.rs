@@ -320,7 +320,7 @@ fn object(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let lfu = policy.contains("lfu");
     let Some(e) = ctx.lookup_write(&a[2]) else { return Ok(Reply::Nil) };
     Ok(match sub.as_slice() {
-        b"encoding" => Reply::Bulk(Bytes::from_static(e.value.encoding().as_bytes())),
+        b"encoding" => Reply::Bulk(Bytes::from_static(e.encoding().as_bytes())),
         b"refcount" => Reply::Int(1),
         b"idletime" => {
             if lfu {

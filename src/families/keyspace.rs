@@ -91,7 +91,7 @@ async fn keys(c: &mut Client, a: Vec<Bytes>) -> Reply {
             .dict
             .iter()
             .filter(|(k, e)| !e.is_expired(now) && (all_keys || glob_match(&pat, k, false)))
-            .map(|(k, _)| k.clone())
+            .map(|(k, _)| k.to_bytes())
             .collect::<Vec<_>>()
     })
     .await;
@@ -147,7 +147,7 @@ async fn scan(c: &mut Client, a: Vec<Bytes>) -> Reply {
                 if t.as_ref().is_some_and(|t| !t.eq_ignore_ascii_case(e.value.type_name().as_bytes())) {
                     return;
                 }
-                out.push(k.clone());
+                out.push(k.to_bytes());
             });
             (out, next)
         })
@@ -194,7 +194,7 @@ async fn randomkey(c: &mut Client) -> Reply {
             let now = now_ms();
             let d = &s.dbs[db];
             match d.dict.random(&mut s.rng) {
-                Some((k, e)) if !e.is_expired(now) => Some(k.clone()),
+                Some((k, e)) if !e.is_expired(now) => Some(k.to_bytes()),
                 _ => None,
             }
         })

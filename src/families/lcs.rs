@@ -38,7 +38,9 @@ pub fn lcs(a: &[u8], b: &[u8], opts: &[Bytes]) -> CmdResult<Reply> {
         j += 1;
     }
     if getidx && getlen {
-        return Err(CmdError::err("If you want both the length and indexes, please just use IDX."));
+        return Err(CmdError::err(
+            "If you want both the length and indexes, please just use IDX.",
+        ));
     }
     if a.len() >= u32::MAX as usize - 1 || b.len() >= u32::MAX as usize - 1 {
         return Err(CmdError::err("String too long for LCS"));
@@ -171,7 +173,10 @@ mod tests {
     fn with_idx() {
         assert_eq!(
             lcs(A, B, &opts("IDX")),
-            Ok(idx(vec![range((4, 7), (5, 8), None), range((2, 3), (0, 1), None)], 6))
+            Ok(idx(
+                vec![range((4, 7), (5, 8), None), range((2, 3), (0, 1), None)],
+                6
+            ))
         );
         assert_eq!(
             lcs(A, B, &opts("IDX MINMATCHLEN 4 WITHMATCHLEN")),
@@ -179,11 +184,20 @@ mod tests {
         );
         assert_eq!(
             lcs(A, B, &opts("idx withmatchlen minmatchlen -5")),
-            Ok(idx(vec![range((4, 7), (5, 8), Some(4)), range((2, 3), (0, 1), Some(2))], 6))
+            Ok(idx(
+                vec![
+                    range((4, 7), (5, 8), Some(4)),
+                    range((2, 3), (0, 1), Some(2))
+                ],
+                6
+            ))
         );
         assert_eq!(lcs(b"abc", b"xyz", &opts("IDX")), Ok(idx(vec![], 0)));
         // MINMATCHLEN without IDX is accepted and ignored.
-        assert_eq!(lcs(A, B, &opts("MINMATCHLEN 3")), Ok(Reply::bulk(&b"mytext"[..])));
+        assert_eq!(
+            lcs(A, B, &opts("MINMATCHLEN 3")),
+            Ok(Reply::bulk(&b"mytext"[..]))
+        );
     }
 
     #[test]

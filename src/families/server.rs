@@ -77,8 +77,15 @@ fn config_set(_: &mut Client, a: &[Bytes]) -> Reply {
         return Reply::error(&CmdError::WrongArity("config|set".into()));
     }
     let pairs: Vec<(&[u8], &[u8])> = a[2..].chunks_exact(2).map(|p| (p[0].as_ref(), p[1].as_ref())).collect();
-    match server().update_config(|cfg| cfg.set(&pairs)) {
-        Ok(_) => Reply::Ok,
+    match server().update_config(|cfg| cfg.set(&pairs).map(|changed| (changed, cfg.dir().to_path_buf()))) {
+        Ok((changed, dir)) => {
+            if changed.iter().any(|n| n == "dir") {
+                if let Err(e) = std::env::set_current_dir(&dir) {
+                    return Reply::Error(Bytes::from(format!("ERR CONFIG SET failed (possibly related to argument 'dir') - {e}")));
+                }
+            }
+            Reply::Ok
+        }
         Err(e) => Reply::Error(Bytes::from(e)),
     }
 }
@@ -145,15 +152,9 @@ thread_local! {
 
 static SLOW_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// Called after every command with its duration.
-pub fn slowlog_maybe(cmd: &'static Command, usec: u64) {
+/// Log a command that ran for at least slowlog-log-slower-than; keep `max` entries.
+pub fn slowlog_add(cmd: &'static Command, usec: u64, max: usize) {
     if cmd.has(flags::SKIP_SLOWLOG) {
-        return;
-    }
-    let (threshold, max) = crate::shard::with_shard(|s| {
-        (s.cfg.get_i64("slowlog-log-slower-than"), s.cfg.get_i64("slowlog-max-len"))
-    });
-    if threshold < 0 || usec < threshold as u64 {
         return;
     }
     SLOWLOG.with(|l| {
@@ -164,7 +165,7 @@ pub fn slowlog_maybe(cmd: &'static Command, usec: u64) {
             usec,
             cmd: cmd.name,
         });
-        while l.entries.len() > max.max(0) as usize {
+        while l.entries.len() > max {
             l.entries.pop_back();
         }
     });

@@ -9,7 +9,7 @@ use crate::command::table::TableBuilder;
 use crate::command::{ExecCtx, LocalBoxFuture};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::Reply;
-use crate::shard::value::{StrValue, Value};
+use crate::shard::value::{CBytes, Value};
 
 pub fn register(t: &mut TableBuilder) {
     t.keyed("get", get);
@@ -270,15 +270,14 @@ fn msetnx_cross(db: u16, args: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
 fn append(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let max = ctx.shard.cfg.get_i64("proto-max-bulk-len") as u64;
     let key = &a[1];
-    match ctx.get_str_mut(key)? {
+    match ctx.peek_str(key)? {
         Some(s) => {
-            bitops::check_string_length(s.bytes.len(), a[2].len(), max)?;
-            let mut v = Vec::with_capacity(s.bytes.len() + a[2].len());
-            v.extend_from_slice(&s.bytes);
+            bitops::check_string_length(s.len(), a[2].len(), max)?;
+            let mut v = Vec::with_capacity(s.len() + a[2].len());
+            v.extend_from_slice(s);
             v.extend_from_slice(&a[2]);
             let len = v.len();
-            *s = StrValue { bytes: Bytes::from(v), raw: true };
-            ctx.modified(key);
+            ctx.put_str(key, CBytes::from_vec(v), true);
             Ok(Reply::Int(len as i64))
         }
         None => {
@@ -293,18 +292,13 @@ fn strlen(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn incr_by(ctx: &mut ExecCtx, key: &Bytes, by: i64) -> CmdResult<Reply> {
-    let cur = match ctx.get_str_mut(key)? {
-        Some(s) => super::numbers::string2ll(&s.bytes).ok_or(CmdError::NotInteger)?,
+    let cur = match ctx.peek_str(key)? {
+        Some(s) => super::numbers::string2ll(s).ok_or(CmdError::NotInteger)?,
         None => 0,
     };
     let new = cur.checked_add(by).ok_or(CmdError::Overflow)?;
     let mut buf = itoa::Buffer::new();
-    let text = Bytes::copy_from_slice(buf.format(new).as_bytes());
-    match ctx.get_str_mut(key)? {
-        Some(s) => *s = StrValue { bytes: text, raw: false },
-        None => ctx.set_value(key, Value::Str(StrValue { bytes: text, raw: false }), 0, false),
-    }
-    ctx.modified(key);
+    ctx.put_str(key, CBytes::from_slice(buf.format(new).as_bytes()), false);
     Ok(Reply::Int(new))
 }
 
@@ -329,13 +323,9 @@ fn decrby(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 
 fn incrbyfloat_cmd(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let key = &a[1];
-    let cur = ctx.get_str_mut(key)?.map(|s| s.bytes.clone());
+    let cur = ctx.peek_str(key)?.map(|s| s.to_bytes());
     let text = Bytes::from(incrbyfloat(cur.as_deref(), &a[2])?);
-    match ctx.get_str_mut(key)? {
-        Some(s) => *s = StrValue { bytes: text.clone(), raw: false },
-        None => ctx.set_value(key, Value::Str(StrValue { bytes: text.clone(), raw: false }), 0, false),
-    }
-    ctx.modified(key);
+    ctx.put_str(key, CBytes::from_slice(&text), false);
     // Replicas must not recompute the float: the effect is the resulting value.
     ctx.propagate_as(vec![Bytes::from_static(b"SET"), key.clone(), text.clone(), Bytes::from_static(b"KEEPTTL")]);
     Ok(Reply::Bulk(text))
@@ -354,17 +344,16 @@ fn setrange(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let offset = bitops::parse_setrange_offset(&a[2])?;
     let data = &a[3];
     let max = ctx.shard.cfg.get_i64("proto-max-bulk-len") as u64;
-    match ctx.get_str_mut(key)? {
+    match ctx.peek_str(key)? {
         Some(s) => {
             if data.is_empty() {
-                return Ok(Reply::Int(s.bytes.len() as i64));
+                return Ok(Reply::Int(s.len() as i64));
             }
             bitops::check_string_length(offset, data.len(), max)?;
-            let mut v = s.bytes.to_vec();
+            let mut v = s.to_vec();
             bitops::setrange(&mut v, offset, data);
             let len = v.len();
-            *s = StrValue { bytes: Bytes::from(v), raw: true };
-            ctx.modified(key);
+            ctx.put_str(key, CBytes::from_vec(v), true);
             Ok(Reply::Int(len as i64))
         }
         None => {
@@ -375,15 +364,22 @@ fn setrange(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
             let mut v = Vec::new();
             bitops::setrange(&mut v, offset, data);
             let len = v.len();
-            ctx.set_value(key, Value::str_owned(v, true), 0, false);
+            ctx.put_str(key, CBytes::from_vec(v), true);
             Ok(Reply::Int(len as i64))
         }
     }
 }
 
+fn lcs_wrongtype(e: CmdError) -> CmdError {
+    match e {
+        CmdError::WrongType => CmdError::Custom(super::lcs::LCS_WRONGTYPE.into()),
+        other => other,
+    }
+}
+
 fn lcs(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
-    let x = ctx.get_str(&a[1])?.unwrap_or_default();
-    let y = ctx.get_str(&a[2])?.unwrap_or_default();
+    let x = ctx.get_str(&a[1]).map_err(lcs_wrongtype)?.unwrap_or_default();
+    let y = ctx.get_str(&a[2]).map_err(lcs_wrongtype)?.unwrap_or_default();
     super::lcs::lcs(&x, &y, &a[3..])
 }
 
@@ -391,7 +387,7 @@ fn lcs_cross(db: u16, args: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
     Box::pin(async move {
         let vals = match fetch_strings(db, vec![args[1].clone(), args[2].clone()]).await {
             Ok(v) => v,
-            Err(e) => return Reply::error(&e),
+            Err(e) => return Reply::error(&lcs_wrongtype(e)),
         };
         let x = vals[0].clone().unwrap_or_default();
         let y = vals[1].clone().unwrap_or_default();

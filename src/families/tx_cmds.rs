@@ -140,7 +140,7 @@ async fn watch(c: &mut Client, a: Vec<Bytes>) -> Reply {
         let expired_already = call(shard_of_key(&key, n), move |s| {
             let now = crate::util::now_ms();
             let expired = s.dbs[db as usize].get_raw(&k).is_some_and(|e| e.is_expired(now));
-            s.watch(db, crate::shard::value::own(&k), flag);
+            s.watch(db, Bytes::copy_from_slice(&k), flag);
             expired
         })
         .await;

@@ -29,7 +29,7 @@ pub struct ClientInfo {
     pub created_ms: u64,
     pub last_cmd_ms: u64,
     pub db: u16,
-    pub last_cmd: String,
+    pub last_cmd: &'static str,
     pub resp: u8,
     pub multi: i64,
     pub watch: usize,

@@ -61,7 +61,7 @@ pub async fn serve(mut stream: TcpStream, fd: i32) {
         created_ms: now,
         last_cmd_ms: now,
         db: 0,
-        last_cmd: "NULL".into(),
+        last_cmd: "NULL",
         resp: 2,
         multi: -1,
         watch: 0,
@@ -76,17 +76,30 @@ pub async fn serve(mut stream: TcpStream, fd: i32) {
     debug!("Accepted {}", info.borrow().addr);
     let mut parser = RequestParser::new();
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+    // Small reads land here and are appended to `rbuf` (copying what arrived costs less
+    // than zero-filling `rbuf`'s spare capacity on every read). Big bulk strings are read
+    // straight into `rbuf`.
+    let mut chunk = vec![0u8; READ_CHUNK];
     let mut wbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut reqs: Vec<Vec<Bytes>> = Vec::new();
     'conn: loop {
-        let want = parser.pending_hint().clamp(READ_CHUNK, 1 << 20);
+        let hint = parser.pending_hint();
         let len = rbuf.len();
-        rbuf.resize(len + want, 0);
-        let read = futures_lite::future::or(async { Some(stream.read(&mut rbuf[len..]).await) }, async {
-            let _ = (&mut kill).await;
-            None
-        })
-        .await;
+        let direct = hint > READ_CHUNK;
+        let read = if direct {
+            rbuf.resize(len + hint.min(1 << 20), 0);
+            futures_lite::future::or(async { Some(stream.read(&mut rbuf[len..]).await) }, async {
+                let _ = (&mut kill).await;
+                None
+            })
+            .await
+        } else {
+            futures_lite::future::or(async { Some(stream.read(&mut chunk).await) }, async {
+                let _ = (&mut kill).await;
+                None
+            })
+            .await
+        };
         let n = match read {
             Some(Ok(0)) | Some(Err(_)) | None => {
                 rbuf.truncate(len);
@@ -94,16 +107,17 @@ pub async fn serve(mut stream: TcpStream, fd: i32) {
             }
             Some(Ok(n)) => n,
         };
-        rbuf.truncate(len + n);
-        let cfg = crate::shard::with_shard(|s| {
+        if direct {
+            rbuf.truncate(len + n);
+        } else {
+            rbuf.extend_from_slice(&chunk[..n]);
+        }
+        let tun = crate::shard::with_shard(|s| {
             s.refresh_config();
             s.stats.net_input_bytes += n as u64;
-            s.cfg.clone()
+            s.tun
         });
-        let limits = ParseLimits {
-            max_bulk_len: cfg.get_i64("proto-max-bulk-len").max(1) as u64,
-            ..ParseLimits::default()
-        };
+        let limits = ParseLimits { max_bulk_len: tun.max_bulk_len, ..ParseLimits::default() };
         loop {
             match parser.next(&mut rbuf, &limits) {
                 Ok(Some(req)) => reqs.push(req.args),
@@ -119,8 +133,7 @@ pub async fn serve(mut stream: TcpStream, fd: i32) {
                 }
             }
         }
-        let qlimit = cfg.get_i64("client-query-buffer-limit").max(1024 * 1024) as usize;
-        if parser.partial_len() + rbuf.len() > qlimit {
+        if parser.partial_len() + rbuf.len() > tun.query_buffer_limit {
             tracing::warn!("Closing client that reached max query buffer length: id={id} addr={}", info.borrow().addr);
             break;
         }

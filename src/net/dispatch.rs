@@ -93,7 +93,7 @@ pub fn validate(client: &Client, args: &[Bytes]) -> Result<&'static Command, Cmd
     let Some(cmd) = table::lookup(&args[0]) else {
         return Err(unknown_command(args));
     };
-    let cmd = if cmd.meta.has_subcommands() && args.len() >= 2 {
+    let cmd = if cmd.has_subs && args.len() >= 2 {
         match table::lookup_sub(cmd, &args[1]) {
             Some(sub) => sub,
             None => {
@@ -173,7 +173,7 @@ fn emit(client: &mut Client, out: &mut BytesMut, reply: &Reply) {
 
 fn record(cmd: &'static Command, reply: &Reply, started: Instant) {
     let usec = started.elapsed().as_micros() as u64;
-    with_shard(|s| {
+    let slow = with_shard(|s| {
         s.stats.total_commands += 1;
         let st = s.cmdstats.entry(cmd.name).or_default();
         st.calls += 1;
@@ -182,8 +182,12 @@ fn record(cmd: &'static Command, reply: &Reply, started: Instant) {
             st.failed_calls += 1;
             count_error(s, e);
         }
+        let t = s.tun.slowlog_slower_than;
+        (t >= 0 && usec >= t as u64).then_some(s.tun.slowlog_max_len)
     });
-    crate::families::server::slowlog_maybe(cmd, usec);
+    if let Some(max) = slow {
+        crate::families::server::slowlog_add(cmd, usec, max);
+    }
 }
 
 fn count_error(s: &mut crate::shard::Shard, e: &[u8]) {
@@ -236,7 +240,7 @@ pub async fn run_requests(client: &mut Client, reqs: Vec<Vec<Bytes>>, out: &mut 
                 continue;
             }
         }
-        client.info.borrow_mut().last_cmd = cmd.name.to_string();
+        client.info.borrow_mut().last_cmd = cmd.name;
         let started = Instant::now();
         let r = route(cmd, &args);
         if let Route::Remote(target) = r {

@@ -115,7 +115,8 @@ pub fn run(cfg: Config) -> i32 {
         let addrs = addrs.clone();
         let cfg = srv.config();
         let version = srv.config_version();
-        let builder = LocalExecutorBuilder::new(Placement::Fixed(cpu)).name(&format!("shard-{i}"));
+        // Registered I/O memory serves file DMA, which the network path does not use.
+        let builder = LocalExecutorBuilder::new(Placement::Fixed(cpu)).name(&format!("shard-{i}")).io_memory(256 << 10);
         let h = builder.spawn(move || async move {
             crate::alloc::set_thread_slot(i);
             mesh::set_current(i);

@@ -2,6 +2,7 @@
 
 use bytes::Bytes;
 
+use super::cbytes::CBytes;
 use super::dict::Dict;
 use super::value::Value;
 use crate::slot::{key_slot, SLOTS};
@@ -13,11 +14,17 @@ pub struct Entry {
     pub expire_at: u64,
     /// LRU clock (seconds, low 32 bits) of the last access; LFU counter in the top byte.
     pub access: u32,
+    /// A string modified in place: OBJECT ENCODING says `raw`.
+    pub raw: bool,
 }
 
 impl Entry {
     pub fn new(value: Value) -> Entry {
-        Entry { value, expire_at: 0, access: lru_clock() }
+        Entry { value, expire_at: 0, access: lru_clock(), raw: false }
+    }
+
+    pub fn encoding(&self) -> &'static str {
+        self.value.encoding(self.raw)
     }
 
     #[inline]
@@ -39,7 +46,7 @@ pub struct Db {
     /// Keys per hash slot (cluster COUNTKEYSINSLOT, migration).
     slot_counts: Option<Box<[u32]>>,
     /// Keys per hash slot, kept only when enabled (cluster mode): GETKEYSINSLOT.
-    slot_index: Option<Vec<hashbrown::HashSet<Bytes>>>,
+    slot_index: Option<Vec<hashbrown::HashSet<CBytes>>>,
     /// Average TTL sampled by active expiry (INFO keyspace avg_ttl).
     pub avg_ttl: u64,
 }
@@ -73,7 +80,7 @@ impl Db {
     }
 
     /// Insert or replace an entry, keeping counts right. Returns the previous entry.
-    pub fn insert(&mut self, key: Bytes, entry: Entry) -> Option<Entry> {
+    pub fn insert(&mut self, key: CBytes, entry: Entry) -> Option<Entry> {
         let has_exp = entry.expire_at != 0;
         let slot = key_slot(&key) as usize;
         let index_key = self.slot_index.as_ref().map(|_| key.clone());
@@ -146,13 +153,13 @@ impl Db {
     /// Up to `count` keys of `slot`: from the index when kept, else by a walk.
     pub fn keys_in_slot(&self, slot: u16, count: usize) -> Vec<Bytes> {
         match &self.slot_index {
-            Some(idx) => idx[slot as usize].iter().take(count).cloned().collect(),
+            Some(idx) => idx[slot as usize].iter().take(count).map(|k| k.to_bytes()).collect(),
             None => self
                 .dict
                 .iter()
                 .filter(|(k, _)| key_slot(k) == slot)
                 .take(count)
-                .map(|(k, _)| k.clone())
+                .map(|(k, _)| k.to_bytes())
                 .collect(),
         }
     }
@@ -165,7 +172,7 @@ mod tests {
     #[test]
     fn counts_follow_inserts_and_removes() {
         let mut db = Db::default();
-        let k = Bytes::from_static(b"foo");
+        let k = CBytes::from_slice(b"foo");
         let slot = key_slot(b"foo");
         let mut e = Entry::new(Value::str(&Bytes::from_static(b"v")));
         e.expire_at = 10;
@@ -176,7 +183,7 @@ mod tests {
         assert_eq!(db.expires, 0);
         assert_eq!(db.count_keys_in_slot(slot), 1);
         db.enable_slot_index();
-        assert_eq!(db.keys_in_slot(slot, 10), vec![k.clone()]);
+        assert_eq!(db.keys_in_slot(slot, 10), vec![Bytes::from_static(b"foo")]);
         db.remove(b"foo");
         assert_eq!(db.count_keys_in_slot(slot), 0);
         assert!(db.keys_in_slot(slot, 10).is_empty());

@@ -9,12 +9,12 @@
 
 use std::sync::OnceLock;
 
-use bytes::Bytes;
+use super::cbytes::CBytes;
 use hashbrown::HashTable;
 use rand::Rng;
 
 /// Entries per segment before it splits.
-const SEG_MAX: usize = 1024;
+const SEG_MAX: usize = 896;
 
 fn hasher() -> &'static ahash::RandomState {
     static STATE: OnceLock<ahash::RandomState> = OnceLock::new();
@@ -31,7 +31,7 @@ struct Seg<V> {
     depth: u32,
     /// The segment's prefix: its hash range starts at `prefix << (64 - depth)`.
     prefix: u64,
-    table: HashTable<(Bytes, V)>,
+    table: HashTable<(CBytes, V)>,
 }
 
 impl<V> Seg<V> {
@@ -106,7 +106,7 @@ impl<V> Dict<V> {
         self.segs[i].table.find_mut(h, |e| e.0.as_ref() == key).map(|e| &mut e.1)
     }
 
-    pub fn get_key_value(&self, key: &[u8]) -> Option<(&Bytes, &V)> {
+    pub fn get_key_value(&self, key: &[u8]) -> Option<(&CBytes, &V)> {
         let h = hash_key(key);
         let seg = &self.segs[self.seg_index(h)];
         seg.table.find(h, |e| e.0.as_ref() == key).map(|e| (&e.0, &e.1))
@@ -117,10 +117,10 @@ impl<V> Dict<V> {
     }
 
     /// Insert or replace; returns the previous value.
-    pub fn insert(&mut self, key: Bytes, value: V) -> Option<V> {
+    pub fn insert(&mut self, key: CBytes, value: V) -> Option<V> {
         let h = hash_key(&key);
         let mut i = self.seg_index(h);
-        if let Some(e) = self.segs[i].table.find_mut(h, |e| e.0 == key) {
+        if let Some(e) = self.segs[i].table.find_mut(h, |e| e.0.as_slice() == key.as_slice()) {
             return Some(std::mem::replace(&mut e.1, value));
         }
         if self.segs[i].table.len() >= SEG_MAX && self.segs[i].depth < 48 {
@@ -132,7 +132,7 @@ impl<V> Dict<V> {
         None
     }
 
-    pub fn remove(&mut self, key: &[u8]) -> Option<(Bytes, V)> {
+    pub fn remove(&mut self, key: &[u8]) -> Option<(CBytes, V)> {
         let h = hash_key(key);
         let i = self.seg_index(h);
         match self.segs[i].table.find_entry(h, |e| e.0.as_ref() == key) {
@@ -162,8 +162,8 @@ impl<V> Dict<V> {
         let high_prefix = low_prefix | 1;
         let shift = 64 - new_depth;
         let old = std::mem::replace(&mut self.segs[i].table, HashTable::new());
-        let mut low = HashTable::with_capacity(SEG_MAX / 2 + 64);
-        let mut high = HashTable::with_capacity(SEG_MAX / 2 + 64);
+        let mut low = HashTable::with_capacity(SEG_MAX / 2);
+        let mut high = HashTable::with_capacity(SEG_MAX / 2);
         for (k, v) in old {
             let h = hash_key(&k);
             if (h >> shift) & 1 == 1 {
@@ -188,7 +188,7 @@ impl<V> Dict<V> {
 
     /// Visit whole segments from hash position `cursor` until at least `count` entries
     /// were visited; returns the next cursor, 0 when the walk is complete.
-    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&Bytes, &V)) -> u64 {
+    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&CBytes, &V)) -> u64 {
         let mut pos = cursor;
         let mut seen = 0;
         loop {
@@ -214,7 +214,7 @@ impl<V> Dict<V> {
 
     /// Remove, from segment `seg`, the entries `pred` selects (used by active expiry);
     /// returns them.
-    pub fn drain_seg_where(&mut self, seg: usize, mut pred: impl FnMut(&Bytes, &V) -> bool) -> Vec<(Bytes, V)> {
+    pub fn drain_seg_where(&mut self, seg: usize, mut pred: impl FnMut(&CBytes, &V) -> bool) -> Vec<(CBytes, V)> {
         let mut out = Vec::new();
         if let Some(s) = self.segs.get_mut(seg) {
             for kv in s.table.extract_if(|e| pred(&e.0, &e.1)) {
@@ -226,7 +226,7 @@ impl<V> Dict<V> {
     }
 
     /// A uniformly chosen segment, then a uniformly chosen entry in it.
-    pub fn random<R: Rng>(&self, rng: &mut R) -> Option<(&Bytes, &V)> {
+    pub fn random<R: Rng>(&self, rng: &mut R) -> Option<(&CBytes, &V)> {
         if self.len == 0 {
             return None;
         }
@@ -243,22 +243,22 @@ impl<V> Dict<V> {
         self.iter().next()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&Bytes, &V)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&CBytes, &V)> {
         self.segs.iter().flat_map(|s| s.table.iter().map(|e| (&e.0, &e.1)))
     }
 
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&Bytes, &mut V)> {
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&CBytes, &mut V)> {
         self.segs.iter_mut().flat_map(|s| s.table.iter_mut().map(|e| (&e.0, &mut e.1)))
     }
 
     /// Iterate one segment (by index), for incremental walks.
-    pub fn seg_iter(&self, seg: usize) -> impl Iterator<Item = (&Bytes, &V)> {
+    pub fn seg_iter(&self, seg: usize) -> impl Iterator<Item = (&CBytes, &V)> {
         self.segs.get(seg).into_iter().flat_map(|s| s.table.iter().map(|e| (&e.0, &e.1)))
     }
 
-    /// Bytes of table memory (approximate, for INFO).
+    /// CBytes of table memory (approximate, for INFO).
     pub fn table_bytes(&self) -> usize {
-        self.segs.iter().map(|s| s.table.capacity() * (std::mem::size_of::<(Bytes, V)>() + 1)).sum::<usize>()
+        self.segs.iter().map(|s| s.table.capacity() * (std::mem::size_of::<(CBytes, V)>() + 1)).sum::<usize>()
             + self.dir.len() * 4
     }
 }
@@ -268,8 +268,8 @@ mod tests {
     use super::*;
     use std::collections::HashSet;
 
-    fn key(i: usize) -> Bytes {
-        Bytes::from(format!("key:{i}"))
+    fn key(i: usize) -> CBytes {
+        CBytes::from_slice(format!("key:{i}").as_bytes())
     }
 
     #[test]
@@ -326,8 +326,8 @@ mod tests {
         for i in 0..5000 {
             d.insert(key(i), i);
         }
-        let mut rng = rand::rngs::SmallRng::seed_from_u64(1);
         use rand::SeedableRng;
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(1);
         assert!(d.random(&mut rng).is_some());
         let mut drained = 0;
         for s in 0..d.segments() {
@@ -336,5 +336,22 @@ mod tests {
         assert_eq!(drained, 2500);
         assert_eq!(d.len(), 2500);
         assert_eq!(d.iter().filter(|(_, v)| *v % 2 == 0).count(), 0);
+    }
+}
+
+#[cfg(test)]
+mod occupancy {
+    use super::*;
+
+    #[test]
+    fn table_memory_per_key() {
+        let mut d: Dict<[u64; 4]> = Dict::new();
+        for i in 0..1_000_000u32 {
+            d.insert(CBytes::from_slice(format!("key:{i}").as_bytes()), [0; 4]);
+        }
+        let per_key = d.table_bytes() as f64 / d.len() as f64;
+        let slot = std::mem::size_of::<(CBytes, [u64; 4])>() + 1;
+        eprintln!("segments={} bytes/key={per_key:.1} slot={slot} occupancy={:.2}", d.segments(), slot as f64 / per_key);
+        assert!(per_key < slot as f64 / 0.5, "occupancy below 50%");
     }
 }

@@ -8,7 +8,7 @@ use crate::util::now_ms;
 
 /// Make room before a denyoom command. False: still over the limit (OOM error).
 pub fn make_room(shard: &mut Shard) -> bool {
-    let maxmemory = shard.cfg.maxmemory() as usize;
+    let maxmemory = shard.tun.maxmemory as usize;
     if maxmemory == 0 {
         return true;
     }
@@ -49,7 +49,7 @@ fn evict_one(shard: &mut Shard, policy: &str, samples: usize) -> bool {
                 _ => 0, // random policies: the first sample wins
             };
             if best.as_ref().is_none_or(|b| score > b.2) {
-                best = Some((db, k.clone(), score));
+                best = Some((db, k.to_bytes(), score));
             }
         }
     }

@@ -33,7 +33,7 @@ pub fn active_expire_cycle(shard: &mut Shard, budget: Duration) -> usize {
         }
         removed += gone.len();
         for (k, _) in gone {
-            expired_key(shard, db as u16, k);
+            expired_key(shard, db as u16, k.to_bytes());
         }
         shard.expire_cursor = (db, seg + 1);
         visited += 1;

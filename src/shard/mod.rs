@@ -1,5 +1,6 @@
 //! The shard: everything one core owns, touched only by its own thread.
 
+pub mod cbytes;
 pub mod db;
 pub mod dict;
 pub mod evict;
@@ -60,6 +61,28 @@ impl Journal {
     }
 }
 
+/// Config values read on hot paths, decoded once per CONFIG change.
+#[derive(Debug, Clone, Copy)]
+pub struct Tunables {
+    pub max_bulk_len: u64,
+    pub query_buffer_limit: usize,
+    pub maxmemory: u64,
+    pub slowlog_slower_than: i64,
+    pub slowlog_max_len: usize,
+}
+
+impl Tunables {
+    pub fn from_config(cfg: &Config) -> Tunables {
+        Tunables {
+            max_bulk_len: cfg.get_i64("proto-max-bulk-len").max(1) as u64,
+            query_buffer_limit: cfg.get_i64("client-query-buffer-limit").max(1024 * 1024) as usize,
+            maxmemory: cfg.maxmemory(),
+            slowlog_slower_than: cfg.get_i64("slowlog-log-slower-than"),
+            slowlog_max_len: cfg.get_i64("slowlog-max-len").max(0) as usize,
+        }
+    }
+}
+
 pub struct Shard {
     pub id: usize,
     pub nshards: usize,
@@ -71,6 +94,7 @@ pub struct Shard {
     pub cmdstats: HashMap<&'static str, CmdStat>,
     pub errorstats: HashMap<String, u64>,
     pub cfg: Arc<Config>,
+    pub tun: Tunables,
     cfg_version: u64,
     pub rng: SmallRng,
     /// Active-expiry cursor: (db, segment).
@@ -110,6 +134,7 @@ impl Shard {
             stats: ShardStats::default(),
             cmdstats: HashMap::new(),
             errorstats: HashMap::new(),
+            tun: Tunables::from_config(&cfg),
             cfg,
             cfg_version,
             rng: SmallRng::from_entropy(),
@@ -125,6 +150,7 @@ impl Shard {
             let v = srv.config_version();
             if v != self.cfg_version {
                 self.cfg = srv.config();
+                self.tun = Tunables::from_config(&self.cfg);
                 self.cfg_version = v;
             }
         }

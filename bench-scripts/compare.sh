@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# Throughput of Tessera against redis-server, same settings, same machine.
+#
+# Starts both servers on free ports (each pinned to SERVER_CPUS, the load to
+# LOAD_CPUS with taskset), runs redis-benchmark (-c 50) against each, then a
+# pipelined run (-P 16), then memtier_benchmark if it is installed, and prints
+# one table: test | redis ops/s | tessera ops/s | ratio (tessera/redis).
+#
+# Environment:
+#   N=100000          requests per redis-benchmark test
+#   ALL=1             the whole default redis-benchmark suite (else PING_INLINE,
+#                     PING_MBULK, SET, GET, INCR, MSET)
+#   THREADS=1         Tessera shard threads (--threads)
+#   CLIENTS=50        parallel connections
+#   PIPELINE=16       depth of the pipelined run
+#   SERVER_CPUS=1     CPUs for each server;  LOAD_CPUS=0  CPUs for the load tools
+#   MEMTIER_REQUESTS=10000   requests per memtier client (50 clients)
+#   TESSERA_BIN=...   server binary to compare (default: build target/release/tessera-server);
+#                     TESSERA_BIN=redis-server compares Redis with itself
+#   REDIS_BIN=redis-server
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+N="${N:-100000}"
+THREADS="${THREADS:-1}"
+CLIENTS="${CLIENTS:-50}"
+PIPELINE="${PIPELINE:-16}"
+SERVER_CPUS="${SERVER_CPUS:-1}"
+LOAD_CPUS="${LOAD_CPUS:-0}"
+MEMTIER_REQUESTS="${MEMTIER_REQUESTS:-10000}"
+REDIS_BIN="${REDIS_BIN:-redis-server}"
+
+for tool in "$REDIS_BIN" redis-cli redis-benchmark; do
+    command -v "$tool" >/dev/null 2>&1 || {
+        echo "error: $tool not found (apt-get install -y redis-server redis-tools)" >&2
+        exit 1
+    }
+done
+
+if [ -z "${TESSERA_BIN:-}" ]; then
+    echo "building tessera-server (release)..." >&2
+    cargo build --release --bin tessera-server >&2
+    TESSERA_BIN="$PWD/target/release/tessera-server"
+fi
+
+# --- helpers ----------------------------------------------------------------
+
+# on_cpus CPUS CMD...: run CMD pinned to CPUS (unpinned without taskset).
+if command -v taskset >/dev/null 2>&1; then
+    PIN=(taskset -c)
+else
+    echo "warning: taskset not found; running unpinned" >&2
+    PIN=()
+fi
+on_cpus() {
+    local cpus="$1"
+    shift
+    if [ "${#PIN[@]}" -gt 0 ]; then "${PIN[@]}" "$cpus" "$@"; else "$@"; fi
+}
+
+WORK="$(mktemp -d -t tessera-bench.XXXXXX)"
+PIDS=()
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A TCP port nobody listens on.
+free_port() {
+    local p
+    for _ in $(seq 1 200); do
+        p=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            echo "$p"
+            return 0
+        fi
+    done
+    echo "error: no free port found" >&2
+    return 1
+}
+
+is_redis() { "$1" --version 2>/dev/null | grep -q '^Redis server'; }
+
+# start_server NAME BINARY PORT [extra args...]: start pinned to SERVER_CPUS,
+# wait for PING; sets PID (the server's own pid: taskset execs it).
+start_server() {
+    local name="$1" bin="$2" port="$3"
+    shift 3
+    local pin=()
+    [ "${#PIN[@]}" -gt 0 ] && pin=("${PIN[@]}" "$SERVER_CPUS")
+    (
+        cd "$WORK"
+        ulimit -l unlimited 2>/dev/null || true
+        ulimit -n 65536 2>/dev/null || true
+        exec "${pin[@]}" "$bin" --port "$port" --bind 127.0.0.1 --save '' --appendonly no "$@"
+    ) >"$WORK/$name.log" 2>&1 &
+    PID=$!
+    PIDS+=("$PID")
+    for _ in $(seq 1 100); do
+        if [ "$(redis-cli -p "$port" ping 2>/dev/null)" = "PONG" ]; then
+            return 0
+        fi
+        kill -0 "$PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "error: $name did not start on port $port; its log:" >&2
+    cat "$WORK/$name.log" >&2
+    exit 1
+}
+
+# record TEST SIDE RPS
+declare -A R_RPS T_RPS
+ORDER=()
+record() {
+    local test="$1" side="$2" rps="$3"
+    if [ -z "${R_RPS[$test]+x}${T_RPS[$test]+x}" ]; then ORDER+=("$test"); fi
+    if [ "$side" = redis ]; then R_RPS[$test]="$rps"; else T_RPS[$test]="$rps"; fi
+}
+
+# bench SIDE PORT SUFFIX [redis-benchmark args...]: run, parse --csv output.
+bench() {
+    local side="$1" port="$2" suffix="$3"
+    shift 3
+    local out="$WORK/bench-$side.csv"
+    on_cpus "$LOAD_CPUS" redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" -n "$N" \
+        -q --csv "$@" >"$out" 2>"$WORK/bench-$side.err" || {
+        echo "error: redis-benchmark against $side failed:" >&2
+        cat "$WORK/bench-$side.err" "$out" >&2
+        exit 1
+    }
+    # "test","rps","avg_latency_ms",... ; first line is the header
+    while IFS=$'\t' read -r test rps; do
+        record "$test$suffix" "$side" "$rps"
+    done < <(awk -F'","' 'NR > 1 && NF > 1 { gsub(/^"/, "", $1); print $1 "\t" $2 }' "$out")
+}
+
+# memtier SIDE PORT: one short mixed SET/GET run; records "memtier (1:10)".
+memtier() {
+    local side="$1" port="$2"
+    local out="$WORK/memtier-$side.txt"
+    on_cpus "$LOAD_CPUS" memtier_benchmark -s 127.0.0.1 -p "$port" --protocol=redis \
+        -t 1 -c "$CLIENTS" --requests="$MEMTIER_REQUESTS" --ratio=1:10 -d 32 \
+        --key-maximum=100000 --hide-histogram >"$out" 2>"$WORK/memtier-$side.err" || {
+        echo "warning: memtier_benchmark against $side failed; skipped" >&2
+        return 0
+    }
+    local ops
+    ops="$(awk '$1 == "Totals" { print $2; exit }' "$out")"
+    [ -n "$ops" ] && record "memtier SET:GET 1:10" "$side" "$ops"
+}
+
+# --- run ----------------------------------------------------------------------
+
+RPORT="$(free_port)"
+start_server redis "$REDIS_BIN" "$RPORT"
+TPORT="$(free_port)"
+while [ "$TPORT" = "$RPORT" ]; do TPORT="$(free_port)"; done
+if is_redis "$TESSERA_BIN"; then
+    start_server tessera "$TESSERA_BIN" "$TPORT"
+else
+    start_server tessera "$TESSERA_BIN" "$TPORT" --threads "$THREADS"
+fi
+
+echo "redis:   $("$REDIS_BIN" --version | head -n1) on port $RPORT" >&2
+echo "tessera: $TESSERA_BIN on port $TPORT (threads $THREADS)" >&2
+echo "servers on CPUs $SERVER_CPUS, load on CPUs $LOAD_CPUS; -c $CLIENTS -n $N" >&2
+
+if [ "${ALL:-0}" = 1 ]; then
+    tests=()
+else
+    tests=(-t "ping_inline,ping_mbulk,set,get,incr,mset")
+fi
+
+for side in redis tessera; do
+    port=$RPORT
+    [ "$side" = tessera ] && port=$TPORT
+    echo "redis-benchmark -> $side ..." >&2
+    bench "$side" "$port" "" "${tests[@]}"
+    echo "redis-benchmark -P $PIPELINE -> $side ..." >&2
+    bench "$side" "$port" " (P$PIPELINE)" -P "$PIPELINE" -t set,get
+done
+
+if command -v memtier_benchmark >/dev/null 2>&1; then
+    for side in redis tessera; do
+        port=$RPORT
+        [ "$side" = tessera ] && port=$TPORT
+        echo "memtier_benchmark -> $side ..." >&2
+        redis-cli -p "$port" flushall >/dev/null
+        memtier "$side" "$port"
+    done
+else
+    echo "memtier_benchmark not installed; skipped" >&2
+fi
+
+# --- report -------------------------------------------------------------------
+
+echo
+printf '%-36s %14s %14s %9s\n' "test" "redis ops/s" "tessera ops/s" "ratio"
+printf '%-36s %14s %14s %9s\n' "----" "-----------" "-------------" "-----"
+for test in "${ORDER[@]}"; do
+    r="${R_RPS[$test]:-}"
+    t="${T_RPS[$test]:-}"
+    ratio="$(awk -v r="$r" -v t="$t" 'BEGIN { if (r > 0 && t != "") printf "%.2f", t / r; else print "-" }')"
+    printf '%-36s %14s %14s %9s\n' "$test" "${r:--}" "${t:--}" "$ratio"
+done

@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# Memory use of Tessera against redis-server for the same data.
+#
+# Starts both servers on free ports (pinned like compare.sh), loads the same
+# data into each through `redis-cli --pipe`, and prints used_memory (INFO
+# memory) and RSS (VmRSS of the server process) side by side, before and after
+# the load, with ratios (tessera/redis).
+#
+# Environment:
+#   KEYS=1000000      number of keys
+#   VALUE_SIZE=32     bytes per string value
+#   LOAD=strings      which data set (see the "Data sets" section below)
+#   THREADS=1         Tessera shard threads (--threads)
+#   SERVER_CPUS=1     CPUs for each server
+#   TESSERA_BIN=...   server binary to measure (default: build target/release/tessera-server);
+#                     TESSERA_BIN=redis-server measures Redis against itself
+#   REDIS_BIN=redis-server
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+KEYS="${KEYS:-1000000}"
+VALUE_SIZE="${VALUE_SIZE:-32}"
+LOAD="${LOAD:-strings}"
+THREADS="${THREADS:-1}"
+SERVER_CPUS="${SERVER_CPUS:-1}"
+REDIS_BIN="${REDIS_BIN:-redis-server}"
+
+for tool in "$REDIS_BIN" redis-cli awk; do
+    command -v "$tool" >/dev/null 2>&1 || {
+        echo "error: $tool not found (apt-get install -y redis-server redis-tools)" >&2
+        exit 1
+    }
+done
+
+if [ -z "${TESSERA_BIN:-}" ]; then
+    echo "building tessera-server (release)..." >&2
+    cargo build --release --bin tessera-server >&2
+    TESSERA_BIN="$PWD/target/release/tessera-server"
+fi
+
+# --- helpers (as in compare.sh) ---------------------------------------------
+
+if command -v taskset >/dev/null 2>&1; then
+    PIN=(taskset -c)
+else
+    echo "warning: taskset not found; running unpinned" >&2
+    PIN=()
+fi
+
+WORK="$(mktemp -d -t tessera-mem.XXXXXX)"
+PIDS=()
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+    local p
+    for _ in $(seq 1 200); do
+        p=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            echo "$p"
+            return 0
+        fi
+    done
+    echo "error: no free port found" >&2
+    return 1
+}
+
+is_redis() { "$1" --version 2>/dev/null | grep -q '^Redis server'; }
+
+# start_server NAME BINARY PORT [extra args...]: sets PID (the server's own pid).
+start_server() {
+    local name="$1" bin="$2" port="$3"
+    shift 3
+    local pin=()
+    [ "${#PIN[@]}" -gt 0 ] && pin=("${PIN[@]}" "$SERVER_CPUS")
+    (
+        cd "$WORK"
+        ulimit -l unlimited 2>/dev/null || true
+        ulimit -n 65536 2>/dev/null || true
+        exec "${pin[@]}" "$bin" --port "$port" --bind 127.0.0.1 --save '' --appendonly no "$@"
+    ) >"$WORK/$name.log" 2>&1 &
+    PID=$!
+    PIDS+=("$PID")
+    for _ in $(seq 1 100); do
+        if [ "$(redis-cli -p "$port" ping 2>/dev/null)" = "PONG" ]; then
+            return 0
+        fi
+        kill -0 "$PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "error: $name did not start on port $port; its log:" >&2
+    cat "$WORK/$name.log" >&2
+    exit 1
+}
+
+used_memory() { redis-cli -p "$1" info memory | tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }'; }
+rss_bytes() { awk '$1 == "VmRSS:" { print $2 * 1024 }' "/proc/$1/status"; }
+
+# --- Data sets ------------------------------------------------------------------
+# Each gen_<name> function writes RESP commands for `redis-cli --pipe` to
+# stdout, and sets nothing else. Select one with LOAD=<name>.
+
+# 1M (KEYS) `SET key:N <VALUE_SIZE-byte value>`, N = 0..KEYS-1.
+gen_strings() {
+    awk -v n="$KEYS" -v size="$VALUE_SIZE" 'BEGIN {
+        v = ""
+        while (length(v) < size) v = v "0123456789abcdefghijklmnopqrstuvwxyz"
+        v = substr(v, 1, size)
+        for (i = 0; i < n; i++) {
+            k = "key:" i
+            printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", length(k), k, size, v
+        }
+    }'
+}
+
+# >>> TYPED LOADS: add hashes / sets / zsets / lists here. <<<
+# Write gen_hashes, gen_sets, gen_zsets, gen_lists in the style of
+# gen_strings (e.g. HSET hash:N f0 v0 ... f9 v9, SADD set:N m0..m9,
+# ZADD zset:N 0 m0 ..., RPUSH list:N e0..e9) and run with LOAD=hashes etc.
+gen_typed() {
+    local type="$1"
+    echo "error: LOAD=$type is not written yet (see TYPED LOADS in $0)" >&2
+    return 1
+}
+
+generate() {
+    if declare -F "gen_$LOAD" >/dev/null; then
+        "gen_$LOAD"
+    else
+        gen_typed "$LOAD"
+    fi
+}
+
+# --- run ----------------------------------------------------------------------
+
+echo "generating LOAD=$LOAD ($KEYS keys, $VALUE_SIZE-byte values)..." >&2
+generate >"$WORK/load.resp"
+
+RPORT="$(free_port)"
+start_server redis "$REDIS_BIN" "$RPORT"
+RPID=$PID
+TPORT="$(free_port)"
+while [ "$TPORT" = "$RPORT" ]; do TPORT="$(free_port)"; done
+if is_redis "$TESSERA_BIN"; then
+    start_server tessera "$TESSERA_BIN" "$TPORT"
+else
+    start_server tessera "$TESSERA_BIN" "$TPORT" --threads "$THREADS"
+fi
+TPID=$PID
+
+declare -A BEFORE_MEM BEFORE_RSS AFTER_MEM AFTER_RSS KEYCOUNT
+for side in redis tessera; do
+    port=$RPORT pid=$RPID
+    [ "$side" = tessera ] && port=$TPORT pid=$TPID
+    BEFORE_MEM[$side]="$(used_memory "$port")"
+    BEFORE_RSS[$side]="$(rss_bytes "$pid")"
+    echo "loading into $side (port $port)..." >&2
+    redis-cli -p "$port" --pipe <"$WORK/load.resp" >"$WORK/pipe-$side.txt" 2>&1 || {
+        echo "error: loading $side failed:" >&2
+        cat "$WORK/pipe-$side.txt" >&2
+        exit 1
+    }
+    tail -n 2 "$WORK/pipe-$side.txt" | sed 's/^/  /' >&2
+    sleep 1
+    KEYCOUNT[$side]="$(redis-cli -p "$port" dbsize)"
+    AFTER_MEM[$side]="$(used_memory "$port")"
+    AFTER_RSS[$side]="$(rss_bytes "$pid")"
+done
+
+# --- report -------------------------------------------------------------------
+
+mib() { awk -v b="$1" 'BEGIN { if (b == "") print "-"; else printf "%.1f MiB", b / 1048576 }'; }
+ratio() { awk -v r="$1" -v t="$2" 'BEGIN { if (r > 0 && t != "") printf "%.2f", t / r; else print "-" }'; }
+row() { printf '%-28s %14s %14s %9s\n' "$1" "$(mib "$2")" "$(mib "$3")" "$(ratio "$2" "$3")"; }
+per_key() {
+    awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { if (n > 0 && a != "" && b != "") printf "%.1f", (a - b) / n; else print "-" }'
+}
+
+echo
+echo "LOAD=$LOAD: $KEYS keys, $VALUE_SIZE-byte values; keys stored: redis ${KEYCOUNT[redis]}, tessera ${KEYCOUNT[tessera]}"
+printf '%-28s %14s %14s %9s\n' "metric" "redis" "tessera" "ratio"
+printf '%-28s %14s %14s %9s\n' "------" "-----" "-------" "-----"
+row "used_memory (empty)" "${BEFORE_MEM[redis]}" "${BEFORE_MEM[tessera]}"
+row "RSS (empty)" "${BEFORE_RSS[redis]}" "${BEFORE_RSS[tessera]}"
+row "used_memory (loaded)" "${AFTER_MEM[redis]}" "${AFTER_MEM[tessera]}"
+row "RSS (loaded)" "${AFTER_RSS[redis]}" "${AFTER_RSS[tessera]}"
+r_pk="$(per_key "${AFTER_MEM[redis]}" "${BEFORE_MEM[redis]}" "${KEYCOUNT[redis]}")"
+t_pk="$(per_key "${AFTER_MEM[tessera]}" "${BEFORE_MEM[tessera]}" "${KEYCOUNT[tessera]}")"
+printf '%-28s %14s %14s %9s\n' "used_memory bytes per key" "$r_pk" "$t_pk" "$(ratio "$r_pk" "$t_pk")"
+r_pk="$(per_key "${AFTER_RSS[redis]}" "${BEFORE_RSS[redis]}" "${KEYCOUNT[redis]}")"
+t_pk="$(per_key "${AFTER_RSS[tessera]}" "${BEFORE_RSS[tessera]}" "${KEYCOUNT[tessera]}")"
+printf '%-28s %14s %14s %9s\n' "RSS bytes per key" "$r_pk" "$t_pk" "$(ratio "$r_pk" "$t_pk")"
