@@ -57,10 +57,13 @@ pub fn set_thread_slot(id: usize) {
     SLOT.with(|s| s.set(id.min(SLOTS - 2)));
 }
 
-/// Bytes allocated (net) by shard `id`'s thread. Frees on other threads make single
-/// slots drift; the total stays exact.
-pub fn shard_used(id: usize) -> usize {
-    COUNTERS[id.min(SLOTS - 2)].0.load(Ordering::Relaxed).max(0) as usize
+/// Total bytes allocated, reading only the counters of `shards` shard threads and the
+/// shared slot of all other threads (cheap enough for every write under maxmemory).
+pub fn used_memory_of(shards: usize) -> usize {
+    let n = shards.min(SLOTS - 1);
+    let sum: isize = COUNTERS[..n].iter().map(|c| c.0.load(Ordering::Relaxed)).sum::<isize>()
+        + COUNTERS[SLOTS - 1].0.load(Ordering::Relaxed);
+    sum.max(0) as usize
 }
 
 /// Total bytes allocated by the process through the global allocator.

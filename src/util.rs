@@ -18,6 +18,10 @@ pub fn now_us() -> u64 {
 /// `\` escapes. Iterative with single backtracking point for `*`, so no pattern can make
 /// it exponential.
 pub fn glob_match(pattern: &[u8], s: &[u8], nocase: bool) -> bool {
+    if s.is_empty() {
+        // Redis's matcher never enters its loop for an empty string.
+        return pattern.is_empty();
+    }
     let eq = |a: u8, b: u8| if nocase { a.eq_ignore_ascii_case(&b) } else { a == b };
     let (mut p, mut i) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
@@ -120,7 +124,8 @@ mod tests {
 
     #[test]
     fn globs() {
-        assert!(glob_match(b"*", b"", false));
+        assert!(!glob_match(b"*", b"", false));
+        assert!(glob_match(b"", b"", false));
         assert!(glob_match(b"h?llo", b"hello", false));
         assert!(glob_match(b"h*llo", b"heeeello", false));
         assert!(glob_match(b"h[ae]llo", b"hallo", false));

@@ -43,7 +43,14 @@
 //! * `@rawbytes ARGS`    the args concatenated and sent as they are (protocol errors)
 //! * `@rawread`          send nothing, read one more reply (pipelining, closed sockets)
 //!
-//! All mismatches of all scripts are collected and reported together at the end.
+//! All mismatches of all scripts are collected and reported together at the end. If
+//! tessera is unreachable before a script (it exited during the previous one), that is
+//! reported and a fresh tessera-server is started, so one crash hides nothing else.
+//!
+//! Tests: `differential_threads_1` / `differential_threads_3` (redis vs tessera),
+//! `scripts_are_deterministic_on_redis` (redis vs redis: guards against scripts whose
+//! replies are not reproducible, which would make tessera "mismatches" noise), and
+//! `script_file_parses` (the tokenizer).
 
 mod common;
 
@@ -418,7 +425,9 @@ fn render(v: &Value) -> String {
         ),
         Value::Double(d) => format!("(double) {d:?}"),
         Value::Boolean(b) => format!("(bool) {b}"),
-        Value::VerbatimString { format, text } => format!("(verbatim {format:?}) {}", esc(text.as_bytes())),
+        Value::VerbatimString { format, text } => {
+            format!("(verbatim {format:?}) {}", esc(text.as_bytes()))
+        }
         Value::BigNumber(n) => format!("(bignum) {n}"),
         Value::ServerError(e) => match e.details() {
             Some(d) => format!("(error) {} {d}", e.code()),
@@ -605,7 +614,12 @@ fn slowlog_view(r: &RedisResult<Value>) -> String {
                     Value::Array(f) if f.len() == 6 => {
                         let ok = matches!(
                             (&f[0], &f[1], &f[2], &f[4]),
-                            (Value::Int(_), Value::Int(_), Value::Int(_), Value::BulkString(_))
+                            (
+                                Value::Int(_),
+                                Value::Int(_),
+                                Value::Int(_),
+                                Value::BulkString(_)
+                            )
                         );
                         format!(
                             "{}args={} name={}",
@@ -680,10 +694,17 @@ fn raw_connect(target: &Target) -> std::io::Result<BufReader<Stream>> {
 
 /// Reads one complete RESP2/RESP3 reply, appending its exact bytes to `out`
 /// (with `mask_ints`, every `:N` integer line is written as `:(int)`).
-fn read_reply(r: &mut BufReader<Stream>, out: &mut Vec<u8>, mask_ints: bool) -> std::io::Result<()> {
+fn read_reply(
+    r: &mut BufReader<Stream>,
+    out: &mut Vec<u8>,
+    mask_ints: bool,
+) -> std::io::Result<()> {
     let mut line = Vec::new();
     if r.read_until(b'\n', &mut line)? == 0 || !line.ends_with(b"\r\n") {
-        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "closed"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "closed",
+        ));
     }
     let body = &line[1..line.len() - 2];
     let num = || -> std::io::Result<i64> {
@@ -836,7 +857,8 @@ impl Side {
                 self.raw_conns.remove(&conn);
                 if out.is_empty() && e.kind() == std::io::ErrorKind::UnexpectedEof {
                     "(connection closed)".into()
-                } else if out.is_empty() && matches!(e.kind(), std::io::ErrorKind::ConnectionReset) {
+                } else if out.is_empty() && matches!(e.kind(), std::io::ErrorKind::ConnectionReset)
+                {
                     "(connection closed)".into()
                 } else {
                     format!("(no reply: {:?} after {})", e.kind(), esc(&out))
@@ -884,12 +906,10 @@ impl Side {
     fn randomkey(&mut self, conn: usize) -> String {
         match self.run(conn, &[b"RANDOMKEY".to_vec()]) {
             Ok(Value::Nil) => "(nil)".into(),
-            Ok(Value::BulkString(k)) => {
-                match self.run(conn, &[b"EXISTS".to_vec(), k.clone()]) {
-                    Ok(Value::Int(1)) => "<a key that exists>".into(),
-                    other => format!("key {} but EXISTS says {}", esc(&k), render_res(&other)),
-                }
-            }
+            Ok(Value::BulkString(k)) => match self.run(conn, &[b"EXISTS".to_vec(), k.clone()]) {
+                Ok(Value::Int(1)) => "<a key that exists>".into(),
+                other => format!("key {} but EXISTS says {}", esc(&k), render_res(&other)),
+            },
             other => render_res(&other),
         }
     }
@@ -955,7 +975,10 @@ fn run_line(
             }
             return None;
         }
-        Mode::Scan => (redis.scan_all(line.conn, &ra), tess.scan_all(line.conn, &ta)),
+        Mode::Scan => (
+            redis.scan_all(line.conn, &ra),
+            tess.scan_all(line.conn, &ta),
+        ),
         Mode::RandomKey => (redis.randomkey(line.conn), tess.randomkey(line.conn)),
         mode => {
             let rr = redis.run(line.conn, &ra);
@@ -1024,10 +1047,25 @@ fn run_line(
 
 /// Runs every script on the reference redis-server and on `candidate`; returns the
 /// number of compared cases and a report of every mismatch (empty when all agree).
-fn compare_all(reference: Target, candidate: Target, what: &str) -> (usize, Vec<String>) {
+/// `restart`, if given, starts a fresh candidate server: used when the candidate is
+/// unreachable before a script (it exited during the previous one), so that one crash
+/// does not hide the results of the remaining scripts.
+fn compare_all(
+    reference: Target,
+    candidate: Target,
+    what: &str,
+    mut restart: Option<&mut dyn FnMut() -> Target>,
+) -> (usize, Vec<String>) {
     let scripts = parse_scripts(SCRIPTS);
     let mut redis = Side::new("redis", reference);
-    let mut tess = Side::new(if what.starts_with("tessera") { "tessera" } else { "candidate" }, candidate);
+    let mut tess = Side::new(
+        if what.starts_with("tessera") {
+            "tessera"
+        } else {
+            "candidate"
+        },
+        candidate,
+    );
 
     let mut mismatches: Vec<String> = Vec::new();
     let mut cases = 0usize;
@@ -1035,8 +1073,22 @@ fn compare_all(reference: Target, candidate: Target, what: &str) -> (usize, Vec<
     'scripts: for script in &scripts {
         redis.reset();
         tess.reset();
-        for side in [&mut redis, &mut tess] {
-            if let Err(e) = side.run(0, &[b"FLUSHALL".to_vec()]) {
+        for (is_candidate, side) in [(false, &mut redis), (true, &mut tess)] {
+            // The slow log outlives FLUSHALL; clear it too (result not compared).
+            let _ = side.run(0, &[b"SLOWLOG".to_vec(), b"RESET".to_vec()]);
+            let mut flushed = side.run(0, &[b"FLUSHALL".to_vec()]);
+            if let (Err(e), true, Some(restart)) = (&flushed, is_candidate, restart.as_mut()) {
+                if e.is_io_error() || e.is_connection_dropped() {
+                    mismatches.push(format!(
+                        "--- [{}] {} was unreachable before this script ({e}): it exited \
+                         during the previous script; restarted it",
+                        script.name, side.label
+                    ));
+                    side.target = restart();
+                    flushed = side.run(0, &[b"FLUSHALL".to_vec()]);
+                }
+            }
+            if let Err(e) = flushed {
                 mismatches.push(format!(
                     "ABORTED: {}: FLUSHALL before script '{}' failed: {e}",
                     side.label, script.name
@@ -1078,12 +1130,20 @@ fn compare_all(reference: Target, candidate: Target, what: &str) -> (usize, Vec<
 
 fn run_against_tessera(tessera_args: &[&str]) {
     let redis_srv = RedisServer::start(&[]);
-    let tess_srv = TestServer::start(tessera_args);
+    let mut tess_servers = vec![TestServer::start(tessera_args)];
+    let first = Target::Tcp(tess_servers[0].port);
+    let mut restart = || {
+        let srv = TestServer::start(tessera_args);
+        let target = Target::Tcp(srv.port);
+        tess_servers.push(srv);
+        target
+    };
     let what = format!("tessera {tessera_args:?}");
     let (cases, mismatches) = compare_all(
         Target::Unix(redis_srv.socket_path().to_path_buf()),
-        Target::Tcp(tess_srv.port),
+        first,
         &what,
+        Some(&mut restart),
     );
     assert!(
         mismatches.is_empty(),
@@ -1113,6 +1173,7 @@ fn scripts_are_deterministic_on_redis() {
         Target::Unix(a.socket_path().to_path_buf()),
         Target::Unix(b.socket_path().to_path_buf()),
         "redis vs redis",
+        None,
     );
     assert!(
         mismatches.is_empty(),
@@ -1126,7 +1187,10 @@ fn scripts_are_deterministic_on_redis() {
 fn script_file_parses() {
     let scripts = parse_scripts(SCRIPTS);
     assert!(scripts.len() > 10);
-    let toks = tokenize(r#"a "b c" 'd e' "" "\x00\xff\n" $rep(3,ab) $seq(k,2) $v"#, 0);
+    let toks = tokenize(
+        r#"a "b c" 'd e' "" "\x00\xff\n" $rep(3,ab) $seq(k,2) $v"#,
+        0,
+    );
     let lit: Vec<Vec<u8>> = toks
         .iter()
         .map(|t| match t {

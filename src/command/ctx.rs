@@ -3,9 +3,10 @@
 use bytes::Bytes;
 
 use crate::error::CmdError;
-use crate::shard::db::{lru_clock, Db, Entry};
+use crate::shard::access;
+use crate::shard::db::{Db, Entry};
 use crate::shard::expire::expired_key;
-use crate::shard::value::{CBytes, Value};
+use crate::shard::value::{CBytes, Enc, Value};
 use crate::shard::Shard;
 use crate::util::now_ms;
 
@@ -44,25 +45,45 @@ impl<'a> ExecCtx<'a> {
         expired
     }
 
-    /// Look a key up for writing (no hit/miss stats); expired keys are removed first.
-    pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Entry> {
+    /// Look a key up without touching its access time or the stats (TYPE, TTL,
+    /// OBJECT); expired keys are removed first.
+    pub fn peek(&mut self, key: &[u8]) -> Option<&mut Entry> {
         self.expire_if_needed(key);
         self.db().get_raw_mut(key)
     }
 
+    /// Look a key up for writing: records the access, no hit/miss stats.
+    pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.lookup(key, true, false)
+    }
+
     /// Look a key up for reading: lazy expiry, hit/miss stats, access time.
     pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.lookup(key, true, true)
+    }
+
+    /// EXISTS-style lookup: hit/miss stats but no access-time update.
+    pub fn lookup_notouch(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.lookup(key, false, true)
+    }
+
+    fn lookup(&mut self, key: &[u8], touch: bool, stats: bool) -> Option<&mut Entry> {
         self.expire_if_needed(key);
-        let clock = lru_clock();
-        let found = self.shard.dbs[self.db as usize].get_raw_mut(key);
-        match found {
+        let Shard { dbs, rng, tun, stats: st, .. } = &mut *self.shard;
+        match dbs[self.db as usize].get_raw_mut(key) {
             Some(e) => {
-                e.access = clock;
-                self.shard.stats.keyspace_hits += 1;
-                self.shard.dbs[self.db as usize].get_raw_mut(key)
+                if touch {
+                    access::touch(&mut e.access, tun.lfu, tun.lfu_log_factor, tun.lfu_decay_time, rng);
+                }
+                if stats {
+                    st.keyspace_hits += 1;
+                }
+                Some(e)
             }
             None => {
-                self.shard.stats.keyspace_misses += 1;
+                if stats {
+                    st.keyspace_misses += 1;
+                }
                 None
             }
         }
@@ -94,15 +115,15 @@ impl<'a> ExecCtx<'a> {
     /// Replace the string at `key` (created if missing) keeping its TTL; `raw` marks an
     /// in-place style modification (APPEND, SETRANGE, SETBIT...).
     pub fn put_str(&mut self, key: &Bytes, data: CBytes, raw: bool) {
-        self.set_value_ext(key, Value::Str(data), 0, true, raw);
+        self.set_value_ext(key, Value::Str(data), 0, true, if raw { Enc::Raw } else { Enc::Auto });
     }
 
     /// Store a value, replacing whatever was there (and its TTL unless `keep_ttl`).
     pub fn set_value(&mut self, key: &Bytes, value: Value, expire_at: u64, keep_ttl: bool) {
-        self.set_value_ext(key, value, expire_at, keep_ttl, false)
+        self.set_value_ext(key, value, expire_at, keep_ttl, Enc::Auto)
     }
 
-    pub fn set_value_ext(&mut self, key: &Bytes, value: Value, expire_at: u64, keep_ttl: bool, raw: bool) {
+    pub fn set_value_ext(&mut self, key: &Bytes, value: Value, expire_at: u64, keep_ttl: bool, enc: Enc) {
         let db = self.db;
         let now = self.now;
         let dbm = &mut self.shard.dbs[db as usize];
@@ -114,9 +135,15 @@ impl<'a> ExecCtx<'a> {
         } else {
             expire_at
         };
-        let entry = Entry { value, expire_at, access: lru_clock(), raw };
+        let lfu = self.shard.tun.lfu;
+        let dbm = &mut self.shard.dbs[db as usize];
+        let mut entry = Entry { value, expire_at, access: access::initial(lfu), enc };
         match dbm.get_raw_mut(key) {
             Some(existing) => {
+                if lfu {
+                    // Redis keeps the frequency of a key that is overwritten.
+                    entry.access = existing.access;
+                }
                 // Keep the key allocation; adjust the expires count through the Db.
                 let had = existing.expire_at != 0;
                 *existing = entry;

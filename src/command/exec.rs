@@ -13,6 +13,8 @@ pub fn exec_on_shard(shard: &mut Shard, cmd: &'static Command, db: u16, args: &[
         Handler::Keyed(f) | Handler::Multi(f, _) => f,
         _ => return Reply::error(&CmdError::err("internal: not a keyed command")),
     };
+    // A CONFIG SET that returned before this command was sent is visible here.
+    shard.refresh_config();
     if (db as usize) >= shard.dbs.len() {
         return Reply::error(&CmdError::err("DB index is out of range"));
     }

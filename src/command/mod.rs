@@ -27,7 +27,7 @@ pub type KeyedFn = fn(&mut ExecCtx, &[Bytes]) -> Result<Reply, CmdError>;
 /// holds the locks (see `tx`).
 pub type CrossFn = fn(u16, Vec<Bytes>) -> LocalBoxFuture<'static, Reply>;
 /// Runs on the coordinator with the connection's state.
-pub type ConnFn = for<'a> fn(&'a mut Client, Vec<Bytes>) -> LocalBoxFuture<'a, Reply>;
+pub type ConnFn = for<'a> fn(&'a mut Client, &'a [Bytes]) -> LocalBoxFuture<'a, Reply>;
 /// Synchronous coordinator command (PING, SELECT, CLIENT SETNAME, ...).
 pub type ConnSyncFn = fn(&mut Client, &[Bytes]) -> Reply;
 
@@ -57,6 +57,12 @@ pub mod flags {
     pub const SKIP_SLOWLOG: u32 = 1 << 13;
     pub const SKIP_MONITOR: u32 = 1 << 14;
     pub const ALLOW_BUSY: u32 = 1 << 15;
+    /// Refused unless `enable-<name>-command` allows it (Redis's CMD_PROTECTED; not
+    /// shown by COMMAND INFO).
+    pub const PROTECTED: u32 = 1 << 16;
+
+    /// Commands Redis marks protected.
+    pub const PROTECTED_COMMANDS: &[&str] = &["debug", "module"];
 
     pub fn parse(names: &[&str]) -> u32 {
         names.iter().fold(0, |acc, n| {

@@ -51,8 +51,12 @@ fn build() -> Table {
     let mut by_name: HashMap<&'static str, &'static Command> = HashMap::new();
     let mut containers = Vec::new();
     for (m, h) in b.cmds {
+        let mut f = flags::parse(m.flags);
+        if flags::PROTECTED_COMMANDS.contains(&m.name) {
+            f |= flags::PROTECTED;
+        }
         let cmd: &'static Command =
-            Box::leak(Box::new(Command { name: m.name, meta: m, flags: flags::parse(m.flags), handler: h, has_subs: m.has_subcommands() }));
+            Box::leak(Box::new(Command { name: m.name, meta: m, flags: f, handler: h, has_subs: m.has_subcommands() }));
         if m.is_subcommand() {
             containers.push(m.container());
         }

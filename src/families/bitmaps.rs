@@ -29,8 +29,12 @@ fn setbit(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let on = bitops::parse_setbit_value(&a[3])?;
     let key = &a[1];
     let mut v = ctx.peek_str(key)?.map(|s| s.to_vec()).unwrap_or_default();
+    let len = v.len();
     let old = bitops::setbit(&mut v, off, on);
-    store(ctx, key, v);
+    // Like Redis, a SETBIT that neither grows the string nor flips the bit is no write.
+    if v.len() != len || (old == 1) != on {
+        store(ctx, key, v);
+    }
     Ok(Reply::Int(old as i64))
 }
 
@@ -73,7 +77,7 @@ fn store_dest(ctx: &mut ExecCtx, dest: &Bytes, out: Vec<u8>) -> i64 {
     if out.is_empty() {
         ctx.delete(dest);
     } else {
-        ctx.set_value_ext(dest, crate::shard::value::Value::Str(CBytes::from_vec(out)), 0, false, true);
+        ctx.set_value_ext(dest, crate::shard::value::Value::Str(CBytes::from_vec(out)), 0, false, crate::shard::value::Enc::Raw);
     }
     len
 }

@@ -32,19 +32,7 @@ pub fn register(t: &mut TableBuilder) {
     t.conn("client|kill", |c, a| Box::pin(client_kill(c, a)));
     t.conn_sync("client|no-evict", client_no_evict);
     t.conn_sync("client|reply", client_reply);
-    t.conn_sync("client|help", |_, _| help(&[
-        "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "GETNAME", "    Return the name of the current connection.",
-        "ID", "    Return the ID of the current connection.",
-        "INFO", "    Return information about the current client connection.",
-        "KILL <ip:port>", "    Kill connection made from <ip:port>.",
-        "KILL <option> <value> [<option> <value> [...]]", "    Kill connections. Options are: ID, TYPE, USER, ADDR, LADDR, SKIPME.",
-        "LIST [options ...]", "    Return information about client connections.",
-        "NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
-        "REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
-        "SETNAME <name>", "    Assign the name <name> to the current connection.",
-        "HELP", "    Print this help.",
-    ]));
+    t.conn_sync("client|help", |_, _| super::help::help("client"));
 }
 
 pub fn help(lines: &[&'static str]) -> Reply {
@@ -112,7 +100,10 @@ fn hello(c: &mut Client, a: &[Bytes]) -> Reply {
             if let Err(e) = valid_name(&a[i + 1]) {
                 return Reply::error(&e);
             }
-            name = Some(a[i + 1].clone());
+            // Redis 7.0 names the client as it reads the option, even if a later one fails.
+            let n = a[i + 1].clone();
+            c.info.borrow_mut().name = if n.is_empty() { None } else { Some(n.clone()) };
+            name = Some(n);
             i += 2;
         } else {
             return Reply::error(&CmdError::Custom(format!(
@@ -122,7 +113,7 @@ fn hello(c: &mut Client, a: &[Bytes]) -> Reply {
         }
     }
     if !c.authenticated {
-        return Reply::error(&CmdError::Custom("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into()));
+        return Reply::error(&CmdError::Custom("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into()));
     }
     if let Some(n) = name {
         c.info.borrow_mut().name = if n.is_empty() { None } else { Some(n) };
@@ -184,13 +175,17 @@ fn client_reply(c: &mut Client, a: &[Bytes]) -> Reply {
     let m = &a[2];
     if m.eq_ignore_ascii_case(b"on") {
         c.reply_mode = ReplyMode::On;
+        c.skip_this = false;
         Reply::Ok
     } else if m.eq_ignore_ascii_case(b"off") {
         c.reply_mode = ReplyMode::Off;
         Reply::Ok
     } else if m.eq_ignore_ascii_case(b"skip") {
-        // The SKIP itself is not answered; the next reply is skipped.
-        c.reply_mode = ReplyMode::Skip;
+        // Neither SKIP nor the next command is answered; no effect while OFF.
+        if c.reply_mode == ReplyMode::On {
+            c.skip_this = true;
+            c.skip_next = true;
+        }
         Reply::Ok
     } else {
         Reply::error(&CmdError::Syntax)
@@ -218,35 +213,32 @@ pub fn format_client(i: &ClientInfo) -> String {
     )
 }
 
-async fn client_list(c: &mut Client, a: Vec<Bytes>) -> Reply {
+async fn client_list(c: &mut Client, a: &[Bytes]) -> Reply {
+    // One filter, as Redis takes it: TYPE <type> or ID <id> [<id> ...].
     let mut ids: Option<Vec<u64>> = None;
-    let mut i = 2;
-    while i < a.len() {
-        if a[i].eq_ignore_ascii_case(b"type") && i + 1 < a.len() {
-            let t = a[i + 1].to_ascii_lowercase();
-            if !matches!(t.as_slice(), b"normal" | b"master" | b"replica" | b"slave" | b"pubsub") {
-                return Reply::error(&CmdError::Custom(format!(
-                    "ERR Unknown client type '{}'",
-                    String::from_utf8_lossy(&a[i + 1])
-                )));
-            }
-            if t != b"normal" {
-                ids = Some(vec![]);
-            }
-            i += 2;
-        } else if a[i].eq_ignore_ascii_case(b"id") && i + 1 < a.len() {
-            let mut v = Vec::new();
-            for x in &a[i + 1..] {
-                match parse_i64(x) {
-                    Ok(n) if n > 0 => v.push(n as u64),
-                    _ => return Reply::error(&CmdError::err("Invalid client ID")),
-                }
-            }
-            ids = Some(v);
-            i = a.len();
-        } else {
-            return Reply::error(&CmdError::Syntax);
+    if a.len() == 4 && a[2].eq_ignore_ascii_case(b"type") {
+        let t = a[3].to_ascii_lowercase();
+        if !matches!(t.as_slice(), b"normal" | b"master" | b"replica" | b"slave" | b"pubsub") {
+            return Reply::error(&CmdError::Custom(format!(
+                "ERR Unknown client type '{}'",
+                String::from_utf8_lossy(&a[3])
+            )));
         }
+        if t != b"normal" {
+            ids = Some(vec![]);
+        }
+    } else if a.len() >= 4 && a[2].eq_ignore_ascii_case(b"id") {
+        let mut v = Vec::new();
+        for x in &a[3..] {
+            match parse_i64(x) {
+                // Ids that cannot exist simply match nothing.
+                Ok(n) => v.push(if n > 0 { n as u64 } else { 0 }),
+                Err(_) => return Reply::error(&CmdError::err("Invalid client ID")),
+            }
+        }
+        ids = Some(v);
+    } else if a.len() != 2 {
+        return Reply::error(&CmdError::Syntax);
     }
     c.info.borrow_mut().last_cmd = "client|list";
     let all = call_all(|_| registry::list().iter().map(format_client_sendable).collect::<Vec<_>>()).await;
@@ -267,7 +259,7 @@ fn format_client_sendable(i: &ClientInfo) -> (u64, String) {
     (i.id, format_client(i))
 }
 
-async fn client_kill(c: &mut Client, a: Vec<Bytes>) -> Reply {
+async fn client_kill(c: &mut Client, a: &[Bytes]) -> Reply {
     let me = c.id;
     if a.len() == 3 {
         // Old form: CLIENT KILL ip:port.

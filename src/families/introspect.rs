@@ -25,16 +25,7 @@ pub fn register(t: &mut TableBuilder) {
     t.conn_sync("command|docs", command_docs);
     t.conn_sync("command|list", command_list);
     t.conn_sync("command|getkeys", command_getkeys);
-    t.conn_sync("command|help", |_, _| super::connection::help(&[
-        "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "(no subcommand)", "    Return details about all Redis commands.",
-        "COUNT", "    Return the total number of commands in this Redis server.",
-        "LIST", "    Return a list of all commands in this Redis server.",
-        "INFO [<command-name> ...]", "    Return details about multiple Redis commands.",
-        "DOCS [<command-name> ...]", "    Return documentation details about multiple Redis commands.",
-        "GETKEYS <full-command>", "    Return the keys from a full Redis command.",
-        "HELP", "    Print this help.",
-    ]));
+    t.conn_sync("command|help", |_, _| super::help::help("command"));
 }
 
 fn st(s: &'static str) -> Reply {
@@ -124,8 +115,8 @@ pub fn info_entry(c: &Command) -> Reply {
         Reply::Int(m.step as i64),
         Reply::Set(m.acl_categories.iter().map(|f| st(f)).collect()),
         Reply::Set(m.tips.iter().map(|f| bulk(f)).collect()),
-        Reply::Array(key_spec(m)),
-        Reply::Array(subs),
+        Reply::Set(key_spec(m)),
+        Reply::Set(subs),
     ])
 }
 
@@ -141,7 +132,7 @@ fn command_info(_: &mut Client, a: &[Bytes]) -> Reply {
     if a.len() == 2 {
         return Reply::Array(table::table().all.iter().filter(|c| !c.meta.is_subcommand()).map(|c| info_entry(c)).collect());
     }
-    Reply::Array(a[2..].iter().map(|n| lookup_full(n).map_or(Reply::NilArray, info_entry)).collect())
+    Reply::Array(a[2..].iter().map(|n| lookup_full(n).map_or(Reply::Nil, info_entry)).collect())
 }
 
 fn docs_entry(c: &Command) -> Reply {

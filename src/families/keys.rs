@@ -8,7 +8,8 @@ use crate::command::table::TableBuilder;
 use crate::command::{ExecCtx, LocalBoxFuture};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::Reply;
-use crate::shard::db::{lru_clock, Entry};
+use crate::shard::access;
+use crate::shard::db::Entry;
 
 pub fn register(t: &mut TableBuilder) {
     t.multi("del", del, |db, a| sum_cross(db, a));
@@ -54,7 +55,7 @@ fn del(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 fn exists(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let mut n = 0;
     for k in &a[1..] {
-        if ctx.lookup_read(k).is_some() {
+        if ctx.lookup_notouch(k).is_some() {
             n += 1;
         }
     }
@@ -62,11 +63,17 @@ fn exists(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn touch(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
-    exists(ctx, a)
+    let mut n = 0;
+    for k in &a[1..] {
+        if ctx.lookup_read(k).is_some() {
+            n += 1;
+        }
+    }
+    Ok(Reply::Int(n))
 }
 
 fn type_cmd(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
-    let t = match ctx.lookup_write(&a[1]) {
+    let t = match ctx.peek(&a[1]) {
         Some(e) => e.value.type_name(),
         None => "none",
     };
@@ -290,7 +297,7 @@ fn expire(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 fn ttl(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let name = a[0].to_ascii_lowercase();
     let now = ctx.now;
-    let Some(e) = ctx.lookup_read(&a[1]) else { return Ok(Reply::Int(-2)) };
+    let Some(e) = ctx.peek(&a[1]) else { return Ok(Reply::Int(-2)) };
     if e.expire_at == 0 {
         return Ok(Reply::Int(-1));
     }
@@ -299,7 +306,7 @@ fn ttl(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::Int(match name.as_slice() {
         b"ttl" => ((left + 500) / 1000) as i64,
         b"pttl" => left as i64,
-        b"expiretime" => (at / 1000) as i64,
+        b"expiretime" => ((at + 500) / 1000) as i64,
         _ => at as i64,
     }))
 }
@@ -316,46 +323,38 @@ fn persist(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 
 fn object(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let sub = a[1].to_ascii_lowercase();
-    let policy = ctx.shard.cfg.maxmemory_policy().to_string();
-    let lfu = policy.contains("lfu");
-    let Some(e) = ctx.lookup_write(&a[2]) else { return Ok(Reply::Nil) };
+    let tun = ctx.shard.tun;
+    // Small integers are shared objects in Redis unless an LRU/LFU policy needs
+    // per-key access data.
+    let policy = ctx.shard.cfg.maxmemory_policy();
+    let shared_ints = tun.maxmemory == 0 || !(policy.contains("lru") || policy.contains("lfu"));
+    let Some(e) = ctx.peek(&a[2]) else { return Ok(Reply::Nil) };
     Ok(match sub.as_slice() {
         b"encoding" => Reply::Bulk(Bytes::from_static(e.encoding().as_bytes())),
-        b"refcount" => Reply::Int(1),
+        b"refcount" => {
+            let small = match &e.value {
+                crate::shard::value::Value::Str(s) => e.encoding() == "int"
+                    && crate::shard::value::parse_strict_i64(s).is_some_and(|v| (0..10_000).contains(&v)),
+            };
+            Reply::Int(if small && shared_ints { 2147483647 } else { 1 })
+        }
         b"idletime" => {
-            if lfu {
+            if tun.lfu {
                 return Err(CmdError::err("An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
             }
-            Reply::Int(lru_clock().saturating_sub(e.access & 0x00ff_ffff | (lru_clock() & 0xff00_0000)) as i64)
+            Reply::Int(access::idle_secs(e.access) as i64)
         }
         _ => {
-            if !lfu {
+            if !tun.lfu {
                 return Err(CmdError::err("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
             }
-            Reply::Int((e.access >> 24) as i64)
+            Reply::Int(access::lfu_decayed(e.access, tun.lfu_decay_time) as i64)
         }
     })
 }
 
 fn object_help(_c: &mut crate::net::client::Client, _a: &[Bytes]) -> Reply {
-    let lines = [
-        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "ENCODING <key>",
-        "    Return the kind of internal representation used in order to store the value",
-        "    associated with a <key>.",
-        "FREQ <key>",
-        "    Return the access frequency index of the <key>. The returned integer is",
-        "    proportional to the logarithm of the recent access frequency of the key.",
-        "IDLETIME <key>",
-        "    Return the idle time of the <key>, that is the approximated number of",
-        "    seconds elapsed since the last access to the key.",
-        "REFCOUNT <key>",
-        "    Return the number of references of the value associated with the specified",
-        "    <key>.",
-        "HELP",
-        "    Print this help.",
-    ];
-    Reply::Array(lines.iter().map(|l| Reply::Simple(Bytes::from_static(l.as_bytes()))).collect())
+    super::help::help("object")
 }
 
 fn memory_usage(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -363,9 +362,11 @@ fn memory_usage(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
         if a.len() != 5 || !a[3].eq_ignore_ascii_case(b"samples") {
             return Err(CmdError::Syntax);
         }
-        parse_i64(&a[4])?;
+        if parse_i64(&a[4])? < 0 {
+            return Err(CmdError::Syntax);
+        }
     }
-    let Some(e) = ctx.lookup_write(&a[2]) else { return Ok(Reply::Nil) };
+    let Some(e) = ctx.peek(&a[2]) else { return Ok(Reply::Nil) };
     // dict entry + key + entry header + payload, rounded like an allocator would.
     let n = 24 + a[2].len() + std::mem::size_of::<Entry>() + e.value.mem_usage();
     Ok(Reply::Int(((n + 7) & !7) as i64))

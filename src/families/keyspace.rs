@@ -36,7 +36,7 @@ async fn dbsize(c: &mut Client) -> Reply {
     Reply::Int(n as i64)
 }
 
-async fn flush(c: &mut Client, a: Vec<Bytes>, all: bool) -> Reply {
+async fn flush(c: &mut Client, a: &[Bytes], all: bool) -> Reply {
     if a.len() > 2 || (a.len() == 2 && !a[1].eq_ignore_ascii_case(b"async") && !a[1].eq_ignore_ascii_case(b"sync")) {
         return Reply::error(&CmdError::Syntax);
     }
@@ -45,10 +45,10 @@ async fn flush(c: &mut Client, a: Vec<Bytes>, all: bool) -> Reply {
     call_all(move |s| {
         let dbs: Vec<usize> = if all { (0..s.dbs.len()).collect() } else { vec![db as usize] };
         for d in dbs {
+            s.touch_existing(d as u16, None);
             if !s.dbs[d].is_empty() {
                 s.dbs[d].clear();
             }
-            s.touch_all(Some(d as u16));
         }
         let name = if all { "FLUSHALL" } else { "FLUSHDB" };
         s.record_effect(db, &[Bytes::from_static(name.as_bytes())]);
@@ -58,7 +58,7 @@ async fn flush(c: &mut Client, a: Vec<Bytes>, all: bool) -> Reply {
     Reply::Ok
 }
 
-async fn swapdb(c: &mut Client, a: Vec<Bytes>) -> Reply {
+async fn swapdb(c: &mut Client, a: &[Bytes]) -> Reply {
     let ndb = crate::server::server().config().databases();
     let Ok(x) = parse_i64(&a[1]) else { return Reply::error(&CmdError::err("invalid first DB index")) };
     let Ok(y) = parse_i64(&a[2]) else { return Reply::error(&CmdError::err("invalid second DB index")) };
@@ -69,9 +69,9 @@ async fn swapdb(c: &mut Client, a: Vec<Bytes>) -> Reply {
     let (x, y) = (x as usize, y as usize);
     call_all(move |s| {
         if x != y {
+            s.touch_existing(x as u16, Some(y as u16));
+            s.touch_existing(y as u16, Some(x as u16));
             s.dbs.swap(x, y);
-            s.touch_all(Some(x as u16));
-            s.touch_all(Some(y as u16));
         }
         s.record_effect(0, &[Bytes::from_static(b"SWAPDB"), Bytes::from(x.to_string()), Bytes::from(y.to_string())]);
     })
@@ -80,7 +80,7 @@ async fn swapdb(c: &mut Client, a: Vec<Bytes>) -> Reply {
     Reply::Ok
 }
 
-async fn keys(c: &mut Client, a: Vec<Bytes>) -> Reply {
+async fn keys(c: &mut Client, a: &[Bytes]) -> Reply {
     let guard = lock_unless_in_tx(c).await;
     let db = c.db as usize;
     let pat = a[1].clone();
@@ -101,12 +101,33 @@ async fn keys(c: &mut Client, a: Vec<Bytes>) -> Reply {
 
 const SHARD_SHIFT: u32 = 48;
 
-async fn scan(c: &mut Client, a: Vec<Bytes>) -> Reply {
-    let Some(cursor) = std::str::from_utf8(&a[1]).ok().and_then(|s| s.parse::<u64>().ok()) else {
+/// A SCAN cursor as Redis reads it (strtoul): optional sign (negative wraps), digits,
+/// nothing else; no leading space; empty is 0.
+pub fn parse_cursor(s: &[u8]) -> Option<u64> {
+    let (neg, digits) = match s.first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if s.first().is_some_and(|c| c.is_ascii_whitespace()) || (digits.is_empty() && !s.is_empty()) {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+    }
+    Some(if neg { v.wrapping_neg() } else { v })
+}
+
+async fn scan(c: &mut Client, a: &[Bytes]) -> Reply {
+    let Some(cursor) = parse_cursor(&a[1]) else {
         return Reply::error(&CmdError::err("invalid cursor"));
     };
     let mut count = 10usize;
-    let mut pattern: Option<Bytes> = None;
+    let mut pattern: Option<Bytes> = None; // "*" matches everything, the empty key too
     let mut typ: Option<Bytes> = None;
     let mut i = 2;
     while i < a.len() {
@@ -118,7 +139,7 @@ async fn scan(c: &mut Client, a: Vec<Bytes>) -> Reply {
                 Err(e) => return Reply::error(&e),
             }
         } else if a[i].eq_ignore_ascii_case(b"match") && more {
-            pattern = Some(a[i + 1].clone());
+            pattern = (a[i + 1].as_ref() != b"*").then(|| a[i + 1].clone());
         } else if a[i].eq_ignore_ascii_case(b"type") && more {
             typ = Some(a[i + 1].clone());
         } else {

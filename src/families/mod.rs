@@ -3,6 +3,7 @@
 pub mod bitmaps;
 pub mod bitops;
 pub mod connection;
+pub mod help;
 pub mod introspect;
 pub mod keys;
 pub mod keyspace;

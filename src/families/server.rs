@@ -26,14 +26,7 @@ pub fn register(t: &mut TableBuilder) {
         Ok(()) => Reply::Ok,
         Err(e) => Reply::Error(Bytes::from(e)),
     });
-    t.conn_sync("config|help", |_, _| help(&[
-        "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
-        "SET <directive> <value>", "    Set the configuration <directive> to <value>.",
-        "RESETSTAT", "    Reset statistics reported by the INFO command.",
-        "REWRITE", "    Rewrite the configuration file.",
-        "HELP", "    Print this help.",
-    ]));
+    t.conn_sync("config|help", |_, _| super::help::help("config"));
     t.conn_sync("time", |_, _| {
         let us = crate::util::now_us();
         Reply::Array(vec![
@@ -52,13 +45,7 @@ pub fn register(t: &mut TableBuilder) {
         call_all(|_| SLOWLOG.with(|l| l.borrow_mut().entries.clear())).await;
         Reply::Ok
     }));
-    t.conn_sync("slowlog|help", |_, _| help(&[
-        "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "GET [<count>]", "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
-        "    Entries are made of:", "    id, timestamp, time in microseconds, arguments array, client IP and port,",
-        "    client name", "LEN", "    Return the length of the slowlog.", "RESET", "    Reset the slowlog.",
-        "HELP", "    Print this help.",
-    ]));
+    t.conn_sync("slowlog|help", |_, _| super::help::help("slowlog"));
 }
 
 fn config_get(_: &mut Client, a: &[Bytes]) -> Reply {
@@ -74,7 +61,7 @@ fn config_get(_: &mut Client, a: &[Bytes]) -> Reply {
 
 fn config_set(_: &mut Client, a: &[Bytes]) -> Reply {
     if (a.len() - 2) % 2 != 0 {
-        return Reply::error(&CmdError::WrongArity("config|set".into()));
+        return Reply::error(&CmdError::Syntax);
     }
     let pairs: Vec<(&[u8], &[u8])> = a[2..].chunks_exact(2).map(|p| (p[0].as_ref(), p[1].as_ref())).collect();
     match server().update_config(|cfg| cfg.set(&pairs).map(|changed| (changed, cfg.dir().to_path_buf()))) {
@@ -91,6 +78,9 @@ fn config_set(_: &mut Client, a: &[Bytes]) -> Reply {
 }
 
 async fn resetstat() -> Reply {
+    let srv = server();
+    srv.total_connections.store(0, std::sync::atomic::Ordering::Relaxed);
+    srv.rejected_connections.store(0, std::sync::atomic::Ordering::Relaxed);
     call_all(|s| {
         s.stats = ShardStats::default();
         s.cmdstats.clear();
@@ -101,14 +91,21 @@ async fn resetstat() -> Reply {
 }
 
 fn shutdown(c: &mut Client, a: &[Bytes]) -> Reply {
+    let (mut nosave, mut save, mut abort, mut other) = (false, false, false, false);
     for o in &a[1..] {
-        let o = o.to_ascii_lowercase();
-        if !matches!(o.as_slice(), b"nosave" | b"save" | b"now" | b"force" | b"abort") {
-            return Reply::error(&CmdError::Syntax);
+        match o.to_ascii_lowercase().as_slice() {
+            b"nosave" => nosave = true,
+            b"save" => save = true,
+            b"now" | b"force" => other = true,
+            b"abort" => abort = true,
+            _ => return Reply::error(&CmdError::Syntax),
         }
-        if o == b"abort" {
-            return Reply::error(&CmdError::err("No shutdown in progress."));
-        }
+    }
+    if (nosave && save) || (abort && (nosave || save || other)) {
+        return Reply::error(&CmdError::Syntax);
+    }
+    if abort {
+        return Reply::error(&CmdError::err("No shutdown in progress."));
     }
     tracing::warn!("User requested shutdown...");
     c.shutdown = true;
@@ -134,11 +131,35 @@ fn debug(_: &mut Client, a: &[Bytes]) -> Reply {
     }
 }
 
+#[derive(Clone)]
 struct SlowEntry {
     id: u64,
     time: u64,
     usec: u64,
-    cmd: &'static str,
+    args: Vec<Bytes>,
+    addr: String,
+    name: Bytes,
+}
+
+/// Redis keeps at most 32 arguments of 128 bytes each per entry.
+const SLOWLOG_MAX_ARGC: usize = 32;
+const SLOWLOG_MAX_STRING: usize = 128;
+
+fn slowlog_args(args: &[Bytes]) -> Vec<Bytes> {
+    let argc = args.len().min(SLOWLOG_MAX_ARGC);
+    let mut out = Vec::with_capacity(argc);
+    for (j, a) in args.iter().take(argc).enumerate() {
+        if argc != args.len() && j == argc - 1 {
+            out.push(Bytes::from(format!("... ({} more arguments)", args.len() - argc + 1)));
+        } else if a.len() > SLOWLOG_MAX_STRING {
+            let mut v = a[..SLOWLOG_MAX_STRING].to_vec();
+            v.extend_from_slice(format!("... ({} more bytes)", a.len() - SLOWLOG_MAX_STRING).as_bytes());
+            out.push(Bytes::from(v));
+        } else {
+            out.push(Bytes::copy_from_slice(a));
+        }
+    }
+    out
 }
 
 #[derive(Default)]
@@ -153,7 +174,7 @@ thread_local! {
 static SLOW_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Log a command that ran for at least slowlog-log-slower-than; keep `max` entries.
-pub fn slowlog_add(cmd: &'static Command, usec: u64, max: usize) {
+pub fn slowlog_add(cmd: &'static Command, args: &[Bytes], usec: u64, max: usize, addr: &str, name: Option<&Bytes>) {
     if cmd.has(flags::SKIP_SLOWLOG) {
         return;
     }
@@ -163,7 +184,9 @@ pub fn slowlog_add(cmd: &'static Command, usec: u64, max: usize) {
             id: SLOW_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             time: crate::util::now_ms() / 1000,
             usec,
-            cmd: cmd.name,
+            args: slowlog_args(args),
+            addr: addr.to_string(),
+            name: name.cloned().unwrap_or_default(),
         });
         while l.entries.len() > max {
             l.entries.pop_back();
@@ -171,7 +194,13 @@ pub fn slowlog_add(cmd: &'static Command, usec: u64, max: usize) {
     });
 }
 
-async fn slowlog_get(a: Vec<Bytes>) -> Reply {
+async fn slowlog_get(a: &[Bytes]) -> Reply {
+    if a.len() > 3 {
+        return Reply::error(&CmdError::Custom(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try SLOWLOG HELP.",
+            String::from_utf8_lossy(&a[1])
+        )));
+    }
     let count = match a.get(2) {
         None => 10,
         Some(n) => match parse_i64(n) {
@@ -180,25 +209,24 @@ async fn slowlog_get(a: Vec<Bytes>) -> Reply {
             _ => return Reply::error(&CmdError::err("count should be greater than or equal to -1")),
         },
     };
-    let mut all: Vec<(u64, u64, u64, &'static str)> = call_all(|_| {
-        SLOWLOG.with(|l| l.borrow().entries.iter().map(|e| (e.id, e.time, e.usec, e.cmd)).collect::<Vec<_>>())
-    })
-    .await
-    .into_iter()
-    .flatten()
-    .collect();
-    all.sort_by(|a, b| b.0.cmp(&a.0));
+    let mut all: Vec<SlowEntry> =
+        call_all(|_| SLOWLOG.with(|l| l.borrow().entries.iter().cloned().collect::<Vec<_>>()))
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+    all.sort_by(|a, b| b.id.cmp(&a.id));
     Reply::Array(
         all.into_iter()
             .take(count.min(1 << 20) as usize)
-            .map(|(id, t, us, cmd)| {
+            .map(|e| {
                 Reply::Array(vec![
-                    Reply::Int(id as i64),
-                    Reply::Int(t as i64),
-                    Reply::Int(us as i64),
-                    Reply::Array(vec![Reply::Bulk(Bytes::from(cmd.to_ascii_uppercase()))]),
-                    Reply::Bulk(Bytes::new()),
-                    Reply::Bulk(Bytes::new()),
+                    Reply::Int(e.id as i64),
+                    Reply::Int(e.time as i64),
+                    Reply::Int(e.usec as i64),
+                    Reply::Array(e.args.into_iter().map(Reply::Bulk).collect()),
+                    Reply::Bulk(Bytes::from(e.addr)),
+                    Reply::Bulk(e.name),
                 ])
             })
             .collect(),
@@ -213,7 +241,7 @@ struct ShardSnapshot {
     clients: usize,
 }
 
-async fn info(c: &mut Client, a: Vec<Bytes>) -> Reply {
+async fn info(c: &mut Client, a: &[Bytes]) -> Reply {
     let snaps = call_all(|s| ShardSnapshot {
         stats: s.stats.clone(),
         cmdstats: s.cmdstats.iter().map(|(k, v)| (*k, v.clone())).collect(),
@@ -225,7 +253,7 @@ async fn info(c: &mut Client, a: Vec<Bytes>) -> Reply {
     let _ = c;
     let wanted: Vec<String> = a[1..].iter().map(|s| String::from_utf8_lossy(s).to_ascii_lowercase()).collect();
     let default = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"];
-    let all_sections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "commandstats", "errorstats", "cluster", "keyspace"];
+    let all_sections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "commandstats", "errorstats", "latencystats", "cluster", "keyspace"];
     let sections: Vec<&str> = if wanted.is_empty() || wanted.iter().any(|w| w == "default") {
         default.to_vec()
     } else if wanted.iter().any(|w| w == "all" || w == "everything") {
@@ -329,6 +357,8 @@ fn render(out: &mut String, sec: &str, snaps: &[ShardSnapshot]) {
             let _ = write!(w, "# CPU\r\nused_cpu_sys:{:.6}\r\nused_cpu_user:{:.6}\r\nused_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\n", t(ru.ru_stime), t(ru.ru_utime));
         }
         "modules" => w.push_str("# Modules\r\n"),
+        // Per-command latency percentiles are not tracked yet: the section is empty.
+        "latencystats" => w.push_str("# Latencystats\r\n"),
         "cluster" => w.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
         "commandstats" => {
             w.push_str("# Commandstats\r\n");

@@ -69,9 +69,16 @@ fn parse_expire(ctx: &ExecCtx, unit: &[u8], n: &[u8], cmd: &str) -> CmdResult<u6
     Ok(abs as u64)
 }
 
+/// Which of EX/PX/EXAT/PXAT an option is.
+fn expire_unit(o: &[u8]) -> Option<usize> {
+    ["ex", "px", "exat", "pxat"].iter().position(|u| o.eq_ignore_ascii_case(u.as_bytes()))
+}
+
 fn set(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
-    let (mut nx, mut xx, mut get) = (false, false, false);
-    let mut ttl = Ttl::None;
+    let (mut nx, mut xx, mut get, mut keep) = (false, false, false, false);
+    // (unit, argument index): the same unit may repeat (the last wins), two different
+    // ones may not; the number is checked once every option has been read.
+    let mut expire: Option<(usize, usize)> = None;
     let mut i = 3;
     while i < a.len() {
         let o = &a[i];
@@ -82,19 +89,23 @@ fn set(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
             xx = true;
         } else if o.eq_ignore_ascii_case(b"get") {
             get = true;
-        } else if o.eq_ignore_ascii_case(b"keepttl") && ttl == Ttl::None {
-            ttl = Ttl::Keep;
-        } else if ["ex", "px", "exat", "pxat"].iter().any(|u| o.eq_ignore_ascii_case(u.as_bytes()))
-            && ttl == Ttl::None
-            && has_next
-        {
-            ttl = Ttl::At(parse_expire(ctx, o, &a[i + 1], "set")?);
+        } else if o.eq_ignore_ascii_case(b"keepttl") && expire.is_none() {
+            keep = true;
+        } else if let Some(u) = expire_unit(o).filter(|u| {
+            !keep && expire.is_none_or(|(e, _)| e == *u) && has_next
+        }) {
+            expire = Some((u, i + 1));
             i += 1;
         } else {
             return Err(CmdError::Syntax);
         }
         i += 1;
     }
+    let ttl = match expire {
+        Some((_, at)) => Ttl::At(parse_expire(ctx, &a[at - 1], &a[at], "set")?),
+        None if keep => Ttl::Keep,
+        None => Ttl::None,
+    };
     let key = &a[1];
     let old = if get { Some(ctx.get_str(key)?) } else { None };
     let exists = match &old {
@@ -148,25 +159,31 @@ fn getset(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn getex(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
-    let mut ttl = Ttl::None;
+    let mut persist = false;
+    let mut expire: Option<(usize, usize)> = None;
     let mut i = 2;
     while i < a.len() {
         let o = &a[i];
-        if ["ex", "px", "exat", "pxat"].iter().any(|u| o.eq_ignore_ascii_case(u.as_bytes()))
-            && ttl == Ttl::None
-            && i + 1 < a.len()
-        {
-            ttl = Ttl::At(parse_expire(ctx, o, &a[i + 1], "getex")?);
+        if let Some(u) = expire_unit(o).filter(|u| {
+            !persist && expire.is_none_or(|(e, _)| e == *u) && i + 1 < a.len()
+        }) {
+            expire = Some((u, i + 1));
             i += 1;
-        } else if o.eq_ignore_ascii_case(b"persist") && ttl == Ttl::None {
-            ttl = Ttl::Persist;
+        } else if o.eq_ignore_ascii_case(b"persist") && expire.is_none() {
+            persist = true;
         } else {
             return Err(CmdError::Syntax);
         }
         i += 1;
     }
     let key = &a[1];
+    // Redis looks the key up before it checks the expire time.
     let Some(v) = ctx.get_str(key)? else { return Ok(Reply::Nil) };
+    let ttl = match expire {
+        Some((_, at)) => Ttl::At(parse_expire(ctx, &a[at - 1], &a[at], "getex")?),
+        None if persist => Ttl::Persist,
+        None => Ttl::None,
+    };
     match ttl {
         Ttl::At(t) if t <= ctx.now => {
             ctx.delete(key);
@@ -325,7 +342,7 @@ fn incrbyfloat_cmd(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let key = &a[1];
     let cur = ctx.peek_str(key)?.map(|s| s.to_bytes());
     let text = Bytes::from(incrbyfloat(cur.as_deref(), &a[2])?);
-    ctx.put_str(key, CBytes::from_slice(&text), false);
+    ctx.set_value_ext(key, Value::Str(CBytes::from_slice(&text)), 0, true, crate::shard::value::Enc::NoInt);
     // Replicas must not recompute the float: the effect is the resulting value.
     ctx.propagate_as(vec![Bytes::from_static(b"SET"), key.clone(), text.clone(), Bytes::from_static(b"KEEPTTL")]);
     Ok(Reply::Bulk(text))

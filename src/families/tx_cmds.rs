@@ -81,7 +81,7 @@ async fn exec(c: &mut Client) -> Reply {
         }
     }
     let n = shard_count();
-    for (wdb, key) in &c.watched {
+    for (wdb, key, _) in &c.watched {
         let s = shard_of_key(key, n);
         if let LockReq::Keys(v) = reqs.entry(s).or_insert_with(|| LockReq::Keys(Vec::new())) {
             v.push((*wdb, key.clone()));
@@ -99,7 +99,7 @@ async fn exec(c: &mut Client) -> Reply {
     c.in_exec = true;
     let mut replies = Vec::with_capacity(queue.len());
     for q in queue {
-        replies.push(execute(c, q.cmd, q.args, true).await);
+        replies.push(execute(c, q.cmd, &q.args, true).await);
     }
     c.in_exec = false;
     guard.release();
@@ -113,7 +113,10 @@ async fn watch_failed(c: &Client) -> bool {
         return true;
     }
     let n = shard_count();
-    for (db, key) in &c.watched {
+    for (db, key, expired_at_watch) in &c.watched {
+        if *expired_at_watch {
+            continue;
+        }
         let (db, k) = (*db, key.clone());
         let expired = call(shard_of_key(key, n), move |s| {
             let now = crate::util::now_ms();
@@ -127,26 +130,25 @@ async fn watch_failed(c: &Client) -> bool {
     false
 }
 
-async fn watch(c: &mut Client, a: Vec<Bytes>) -> Reply {
+async fn watch(c: &mut Client, a: &[Bytes]) -> Reply {
     if c.multi.is_some() {
         return Reply::error(&CmdError::err("WATCH inside MULTI is not allowed"));
     }
     let n = shard_count();
-    for key in a.into_iter().skip(1) {
-        if c.watched.iter().any(|(d, k)| *d == c.db && *k == key) {
+    for key in a.iter().skip(1).cloned() {
+        if c.watched.iter().any(|(d, k, _)| *d == c.db && *k == key) {
             continue;
         }
         let (db, flag, k) = (c.db, c.watch_flag.clone(), key.clone());
         let expired_already = call(shard_of_key(&key, n), move |s| {
             let now = crate::util::now_ms();
             let expired = s.dbs[db as usize].get_raw(&k).is_some_and(|e| e.is_expired(now));
-            s.watch(db, Bytes::copy_from_slice(&k), flag);
+            s.watch(db, Bytes::copy_from_slice(&k), flag, expired);
             expired
         })
         .await;
         // A key already expired when watched does not fail EXEC by expiring (Redis 7.0).
-        let _ = expired_already;
-        c.watched.push((c.db, key));
+        c.watched.push((c.db, key, expired_already));
     }
     c.info.borrow_mut().watch = c.watched.len();
     Reply::Ok
@@ -155,7 +157,7 @@ async fn watch(c: &mut Client, a: Vec<Bytes>) -> Reply {
 /// Drop every WATCH of this client (EXEC, DISCARD, UNWATCH, disconnect).
 pub async fn unwatch_all(c: &mut Client) {
     let n = shard_count();
-    for (db, key) in std::mem::take(&mut c.watched) {
+    for (db, key, _) in std::mem::take(&mut c.watched) {
         let flag = c.watch_flag.clone();
         call(shard_of_key(&key, n), move |s| s.unwatch(db, &key, &flag)).await;
     }

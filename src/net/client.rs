@@ -14,8 +14,6 @@ use crate::shard::WatchFlag;
 pub enum ReplyMode {
     On,
     Off,
-    /// Skip the next reply only.
-    Skip,
 }
 
 /// What CLIENT LIST shows and CLIENT KILL matches; shared with the shard's registry.
@@ -55,10 +53,13 @@ pub struct Client {
     pub multi: Option<Vec<QueuedCommand>>,
     /// An error happened while queueing: EXEC answers EXECABORT.
     pub multi_error: bool,
-    /// Keys this client WATCHes: (db, key).
-    pub watched: Vec<(u16, Bytes)>,
+    /// Keys this client WATCHes: (db, key, already expired when watched).
+    pub watched: Vec<(u16, Bytes, bool)>,
     pub watch_flag: WatchFlag,
     pub reply_mode: ReplyMode,
+    /// CLIENT REPLY SKIP: drop the next command's reply; `skip_this` is the current one.
+    pub skip_next: bool,
+    pub skip_this: bool,
     /// Close after writing the pending replies (QUIT, protocol errors, kill).
     pub close: bool,
     /// Set by SHUTDOWN: stop the server once this reply is written.
@@ -81,6 +82,8 @@ impl Client {
             watched: Vec::new(),
             watch_flag: Arc::new(AtomicBool::new(false)),
             reply_mode: ReplyMode::On,
+            skip_next: false,
+            skip_this: false,
             close: false,
             shutdown: false,
             in_exec: false,

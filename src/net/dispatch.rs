@@ -71,20 +71,37 @@ fn to_route(s: usize) -> Route {
     }
 }
 
-/// The Redis text for an unknown command.
+/// Up to `max` bytes of `b`, stopping at a NUL as C's `%.*s` does.
+fn c_str(b: &[u8], max: usize) -> &[u8] {
+    let b = &b[..b.len().min(max)];
+    match memchr::memchr(0, b) {
+        Some(i) => &b[..i],
+        None => b,
+    }
+}
+
+/// The Redis text for an unknown command: the name, then quoted arguments while the
+/// list is shorter than 128 bytes.
 fn unknown_command(args: &[Bytes]) -> CmdError {
-    let mut msg = format!("ERR unknown command '{}', with args beginning with: ", trunc(&args[0]));
+    let mut list: Vec<u8> = Vec::new();
     for a in args.iter().skip(1) {
-        msg.push_str(&format!("'{}' ", trunc(a)));
-        if msg.len() > 1024 {
+        if list.len() >= 128 {
             break;
         }
+        let room = 128 - list.len();
+        list.push(b'\'');
+        list.extend_from_slice(c_str(a, room));
+        list.extend_from_slice(b"' ");
     }
-    CmdError::Custom(msg)
+    let mut msg = b"ERR unknown command '".to_vec();
+    msg.extend_from_slice(c_str(&args[0], 128));
+    msg.extend_from_slice(b"', with args beginning with: ");
+    msg.extend_from_slice(&list);
+    CmdError::Custom(String::from_utf8_lossy(&msg).replace(['\r', '\n'], " "))
 }
 
 fn trunc(b: &[u8]) -> String {
-    let s = String::from_utf8_lossy(&b[..b.len().min(128)]);
+    let s = String::from_utf8_lossy(c_str(b, 128));
     s.replace(['\r', '\n'], " ")
 }
 
@@ -113,7 +130,27 @@ pub fn validate(client: &Client, args: &[Bytes]) -> Result<&'static Command, Cmd
     if !client.authenticated && !cmd.has(flags::NO_AUTH) {
         return Err(CmdError::Custom("NOAUTH Authentication required.".into()));
     }
+    if cmd.has(flags::PROTECTED) && !protected_allowed(client, cmd) {
+        return Err(CmdError::Custom(format!(
+            "ERR {} command not allowed. If the enable-{}-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
+            cmd.name.to_ascii_uppercase(),
+            cmd.name
+        )));
+    }
     Ok(cmd)
+}
+
+/// `enable-<name>-command`: `yes`, or `local` for loopback clients.
+fn protected_allowed(client: &Client, cmd: &Command) -> bool {
+    let directive = format!("enable-{}-command", cmd.name);
+    match crate::server::server().config().get_str(&directive) {
+        "yes" => true,
+        "local" => {
+            let addr = &client.info.borrow().addr;
+            addr.starts_with("127.") || addr.starts_with("[::1]")
+        }
+        _ => false,
+    }
 }
 
 /// Commands that act on the transaction itself instead of being queued.
@@ -123,20 +160,21 @@ fn is_tx_control(cmd: &Command) -> bool {
 
 /// Run one validated command wherever it belongs. `in_tx`: the caller (EXEC) holds the
 /// locks of every key involved.
-pub async fn execute(client: &mut Client, cmd: &'static Command, args: Vec<Bytes>, in_tx: bool) -> Reply {
+pub async fn execute(client: &mut Client, cmd: &'static Command, args: &[Bytes], in_tx: bool) -> Reply {
     let db = client.db;
-    match route(cmd, &args) {
+    match route(cmd, args) {
         Route::Local => {
             if in_tx || with_shard(|s| s.locks.is_idle()) {
-                with_shard(|s| exec_on_shard(s, cmd, db, &args))
+                with_shard(|s| exec_on_shard(s, cmd, db, args))
             } else {
-                tx::exec_queued(current(), cmd, db, args).await
+                tx::exec_queued(current(), cmd, db, args.to_vec()).await
             }
         }
         Route::Remote(target) => {
             if in_tx {
-                return tx::exec_held(target, cmd, db, args).await;
+                return tx::exec_held(target, cmd, db, args.to_vec()).await;
             }
+            let args = args.to_vec();
             let (reply, args) = call(target, move |s| {
                 if s.locks.is_idle() {
                     (Some(exec_on_shard(s, cmd, db, &args)), args)
@@ -151,11 +189,11 @@ pub async fn execute(client: &mut Client, cmd: &'static Command, args: Vec<Bytes
             }
         }
         Route::Cross => match cmd.handler {
-            Handler::Multi(_, cross) => tx::exec_cross(cmd, cross, db, args, in_tx).await,
+            Handler::Multi(_, cross) => tx::exec_cross(cmd, cross, db, args.to_vec(), in_tx).await,
             _ => Reply::error(&CmdError::err("keys in request don't hash to the same shard")),
         },
         Route::Conn => match cmd.handler {
-            Handler::ConnSync(f) => f(client, &args),
+            Handler::ConnSync(f) => f(client, args),
             Handler::Conn(f) => f(client, args).await,
             _ => Reply::error(&CmdError::err("internal routing error")),
         },
@@ -164,16 +202,16 @@ pub async fn execute(client: &mut Client, cmd: &'static Command, args: Vec<Bytes
 
 /// Encode a reply unless CLIENT REPLY says otherwise.
 fn emit(client: &mut Client, out: &mut BytesMut, reply: &Reply) {
-    match client.reply_mode {
-        ReplyMode::On => encode(reply, client.resp3, out),
-        ReplyMode::Off => {}
-        ReplyMode::Skip => client.reply_mode = ReplyMode::On,
+    if client.reply_mode == ReplyMode::On && !client.skip_this {
+        encode(reply, client.resp3, out);
     }
 }
 
-fn record(cmd: &'static Command, reply: &Reply, started: Instant) {
+fn record(client: &Client, cmd: &'static Command, args: &[Bytes], reply: &Reply, started: Instant) {
     let usec = started.elapsed().as_micros() as u64;
     let slow = with_shard(|s| {
+        // The threshold in force after the command (CONFIG SET may have changed it).
+        s.refresh_config();
         s.stats.total_commands += 1;
         let st = s.cmdstats.entry(cmd.name).or_default();
         st.calls += 1;
@@ -186,7 +224,8 @@ fn record(cmd: &'static Command, reply: &Reply, started: Instant) {
         (t >= 0 && usec >= t as u64).then_some(s.tun.slowlog_max_len)
     });
     if let Some(max) = slow {
-        crate::families::server::slowlog_add(cmd, usec, max);
+        let info = client.info.borrow();
+        crate::families::server::slowlog_add(cmd, args, usec, max, &info.addr, info.name.as_ref());
     }
 }
 
@@ -216,13 +255,27 @@ pub async fn run_requests(client: &mut Client, reqs: Vec<Vec<Bytes>>, out: &mut 
         if client.close {
             break;
         }
+        // CLIENT REPLY SKIP silences the command after it.
+        client.skip_this = std::mem::take(&mut client.skip_next);
         let cmd = match validate(client, &args) {
             Ok(c) => c,
             Err(e) => {
+                let name = table::lookup(&args[0]).map(|c| c.name);
+                if name == Some("exec") {
+                    // A rejected EXEC discards any transaction and says why (Redis).
+                    client.multi = None;
+                    client.multi_error = false;
+                    client.info.borrow_mut().multi = -1;
+                    crate::families::tx_cmds::unwatch_all(client).await;
+                    let text = e.to_string();
+                    let why = text.strip_prefix("ERR ").unwrap_or(&text);
+                    let e = CmdError::Custom(format!("EXECABORT Transaction discarded because of: {why}"));
+                    reject(client, out, name, e);
+                    continue;
+                }
                 if client.multi.is_some() {
                     client.multi_error = true;
                 }
-                let name = table::lookup(&args[0]).map(|c| c.name);
                 reject(client, out, name, e);
                 continue;
             }
@@ -262,8 +315,8 @@ pub async fn run_requests(client: &mut Client, reqs: Vec<Vec<Bytes>>, out: &mut 
             run_remote_batch(client, target, batch, out, started).await;
             continue;
         }
-        let reply = execute(client, cmd, args, false).await;
-        record(cmd, &reply, started);
+        let reply = execute(client, cmd, &args, false).await;
+        record(client, cmd, &args, &reply, started);
         emit(client, out, &reply);
     }
 }
@@ -289,13 +342,15 @@ async fn run_remote_batch(
     })
     .await;
     let done = replies.len();
-    for (reply, (cmd, _)) in replies.iter().zip(batch.iter()) {
-        record(cmd, reply, started);
+    for (reply, (cmd, args)) in replies.iter().zip(batch.iter()) {
+        record(client, cmd, args, reply, started);
         emit(client, out, reply);
+        client.skip_this = false;
     }
     for (cmd, args) in batch.into_iter().skip(done).take(n - done) {
-        let reply = tx::exec_queued(target, cmd, db, args).await;
-        record(cmd, &reply, started);
+        let reply = tx::exec_queued(target, cmd, db, args.clone()).await;
+        record(client, cmd, &args, &reply, started);
         emit(client, out, &reply);
+        client.skip_this = false;
     }
 }

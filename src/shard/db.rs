@@ -4,7 +4,7 @@ use bytes::Bytes;
 
 use super::cbytes::CBytes;
 use super::dict::Dict;
-use super::value::Value;
+use super::value::{Enc, Value};
 use crate::slot::{key_slot, SLOTS};
 
 #[derive(Debug, Clone)]
@@ -12,19 +12,19 @@ pub struct Entry {
     pub value: Value,
     /// Absolute expiry in unix milliseconds; 0 = no expiry.
     pub expire_at: u64,
-    /// LRU clock (seconds, low 32 bits) of the last access; LFU counter in the top byte.
+    /// Last access (see `access`): LRU seconds clock or LFU minutes + counter.
     pub access: u32,
-    /// A string modified in place: OBJECT ENCODING says `raw`.
-    pub raw: bool,
+    /// How OBJECT ENCODING reports a string.
+    pub enc: Enc,
 }
 
 impl Entry {
     pub fn new(value: Value) -> Entry {
-        Entry { value, expire_at: 0, access: lru_clock(), raw: false }
+        Entry { value, expire_at: 0, access: lru_clock(), enc: Enc::Auto }
     }
 
     pub fn encoding(&self) -> &'static str {
-        self.value.encoding(self.raw)
+        self.value.encoding(self.enc)
     }
 
     #[inline]
@@ -33,10 +33,7 @@ impl Entry {
     }
 }
 
-/// Seconds clock used for OBJECT IDLETIME / approximated LRU.
-pub fn lru_clock() -> u32 {
-    (crate::util::now_ms() / 1000) as u32
-}
+pub use super::access::lru_clock;
 
 #[derive(Default)]
 pub struct Db {

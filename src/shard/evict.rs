@@ -4,19 +4,20 @@
 use bytes::Bytes;
 
 use super::Shard;
-use crate::util::now_ms;
 
 /// Make room before a denyoom command. False: still over the limit (OOM error).
+///
+/// The limit is checked against the process total (exact); each shard evicts from its
+/// own keys, so under pressure every shard sheds its part.
 pub fn make_room(shard: &mut Shard) -> bool {
     let maxmemory = shard.tun.maxmemory as usize;
     if maxmemory == 0 {
         return true;
     }
-    let budget = maxmemory / shard.nshards.max(1);
     let policy = shard.cfg.maxmemory_policy().to_string();
     let samples = (shard.cfg.get_i64("maxmemory-samples").max(1)) as usize;
     let mut guard = 0;
-    while crate::alloc::shard_used(shard.id) > budget {
+    while crate::alloc::used_memory_of(shard.nshards) > maxmemory {
         if policy == "noeviction" || guard > 10_000 {
             return false;
         }
@@ -31,7 +32,6 @@ pub fn make_room(shard: &mut Shard) -> bool {
 /// Evict the best of `samples` random candidates under `policy`; false if none.
 fn evict_one(shard: &mut Shard, policy: &str, samples: usize) -> bool {
     let volatile = policy.starts_with("volatile");
-    let now = now_ms();
     let mut best: Option<(usize, Bytes, u64)> = None; // (db, key, score: higher evicts first)
     for db in 0..shard.dbs.len() {
         if shard.dbs[db].is_empty() || (volatile && shard.dbs[db].expires == 0) {
@@ -43,8 +43,8 @@ fn evict_one(shard: &mut Shard, policy: &str, samples: usize) -> bool {
                 continue;
             }
             let score = match policy {
-                "allkeys-lru" | "volatile-lru" => (now / 1000).saturating_sub(e.access as u64),
-                "allkeys-lfu" | "volatile-lfu" => u64::MAX - (e.access >> 24) as u64,
+                "allkeys-lru" | "volatile-lru" => super::access::idle_secs(e.access),
+                "allkeys-lfu" | "volatile-lfu" => 255 - super::access::lfu_decayed(e.access, shard.tun.lfu_decay_time) as u64,
                 "volatile-ttl" => u64::MAX - e.expire_at,
                 _ => 0, // random policies: the first sample wins
             };

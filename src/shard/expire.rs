@@ -48,6 +48,6 @@ pub fn active_expire_cycle(shard: &mut Shard, budget: Duration) -> usize {
 /// gets a DEL so replicas and the AOF stay in step, and WATCHers are told.
 pub fn expired_key(shard: &mut Shard, db: u16, key: Bytes) {
     shard.stats.expired_keys += 1;
-    shard.touch_key(db, &key);
+    shard.touch_expired(db, &key);
     shard.record_effect(db, &[Bytes::from_static(b"DEL"), key]);
 }

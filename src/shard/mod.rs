@@ -1,5 +1,6 @@
 //! The shard: everything one core owns, touched only by its own thread.
 
+pub mod access;
 pub mod cbytes;
 pub mod db;
 pub mod dict;
@@ -69,6 +70,9 @@ pub struct Tunables {
     pub maxmemory: u64,
     pub slowlog_slower_than: i64,
     pub slowlog_max_len: usize,
+    pub lfu: bool,
+    pub lfu_log_factor: i64,
+    pub lfu_decay_time: i64,
 }
 
 impl Tunables {
@@ -79,6 +83,9 @@ impl Tunables {
             maxmemory: cfg.maxmemory(),
             slowlog_slower_than: cfg.get_i64("slowlog-log-slower-than"),
             slowlog_max_len: cfg.get_i64("slowlog-max-len").max(0) as usize,
+            lfu: cfg.maxmemory_policy().ends_with("-lfu"),
+            lfu_log_factor: cfg.get_i64("lfu-log-factor"),
+            lfu_decay_time: cfg.get_i64("lfu-decay-time"),
         }
     }
 }
@@ -88,7 +95,9 @@ pub struct Shard {
     pub nshards: usize,
     pub dbs: Vec<Db>,
     pub locks: LockTable,
-    pub watches: HashMap<(u16, Bytes), Vec<WatchFlag>>,
+    /// WATCHed keys: each watcher's flag, and whether the key was already logically
+    /// expired when watched (its deletion by expiry is then no change, as in Redis).
+    pub watches: HashMap<(u16, Bytes), Vec<(WatchFlag, bool)>>,
     pub journal: Journal,
     pub stats: ShardStats,
     pub cmdstats: HashMap<&'static str, CmdStat>,
@@ -168,32 +177,56 @@ impl Shard {
         if self.watches.is_empty() {
             return;
         }
-        if let Some(flags) = self.watches.get(&(db, Bytes::copy_from_slice(key))) {
-            for f in flags {
+        if let Some(flags) = self.watches.get_mut(&(db, Bytes::copy_from_slice(key))) {
+            for (f, expired) in flags {
+                *expired = false;
                 f.store(true, Ordering::Release);
             }
         }
     }
 
-    /// Every watch on `db` (or all dbs) is invalidated (FLUSHDB, FLUSHALL, SWAPDB).
-    pub fn touch_all(&mut self, db: Option<u16>) {
-        for ((d, _), flags) in self.watches.iter() {
-            if db.is_none_or(|x| x == *d) {
-                for f in flags {
+    /// A key was deleted because it expired: watchers that saw it already expired
+    /// when they watched see no change; the others are invalidated.
+    pub fn touch_expired(&mut self, db: u16, key: &[u8]) {
+        if self.watches.is_empty() {
+            return;
+        }
+        if let Some(flags) = self.watches.get_mut(&(db, Bytes::copy_from_slice(key))) {
+            for (f, expired) in flags {
+                if *expired {
+                    *expired = false;
+                } else {
                     f.store(true, Ordering::Release);
                 }
             }
         }
     }
 
-    pub fn watch(&mut self, db: u16, key: Bytes, flag: WatchFlag) {
-        self.watches.entry((db, key)).or_default().push(flag);
+    /// FLUSHDB/FLUSHALL/SWAPDB: invalidate watches on keys of `db` that exist there (or,
+    /// for SWAPDB, in the database it is swapped with). Call before the change.
+    pub fn touch_existing(&mut self, db: u16, other: Option<u16>) {
+        for ((d, key), flags) in self.watches.iter() {
+            if *d != db {
+                continue;
+            }
+            let exists = self.dbs[db as usize].get_raw(key).is_some()
+                || other.is_some_and(|o| self.dbs[o as usize].get_raw(key).is_some());
+            if exists {
+                for (f, _) in flags {
+                    f.store(true, Ordering::Release);
+                }
+            }
+        }
+    }
+
+    pub fn watch(&mut self, db: u16, key: Bytes, flag: WatchFlag, expired: bool) {
+        self.watches.entry((db, key)).or_default().push((flag, expired));
     }
 
     pub fn unwatch(&mut self, db: u16, key: &Bytes, flag: &WatchFlag) {
         let k = (db, key.clone());
         if let Some(v) = self.watches.get_mut(&k) {
-            v.retain(|f| !Arc::ptr_eq(f, flag));
+            v.retain(|(f, _)| !Arc::ptr_eq(f, flag));
             if v.is_empty() {
                 self.watches.remove(&k);
             }

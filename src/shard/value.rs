@@ -11,6 +11,18 @@ pub enum Value {
     Str(CBytes),
 }
 
+/// How a string's OBJECT ENCODING is decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Enc {
+    /// As Redis's tryObjectEncoding would: int, embstr or raw by content and length.
+    Auto,
+    /// Modified in place (APPEND, SETRANGE, SETBIT, BITOP): always `raw`.
+    Raw,
+    /// Built from a number's text without integer encoding (INCRBYFLOAT): embstr/raw.
+    NoInt,
+}
+
 /// Strings up to this length are `embstr` in Redis (when not integers).
 pub const EMBSTR_MAX: usize = 44;
 
@@ -31,12 +43,12 @@ impl Value {
 
     /// OBJECT ENCODING; `raw` marks a string modified in place (APPEND, SETRANGE, ...),
     /// which Redis reports as `raw` whatever its length.
-    pub fn encoding(&self, raw: bool) -> &'static str {
+    pub fn encoding(&self, enc: Enc) -> &'static str {
         match self {
             Value::Str(s) => {
-                if !raw && s.len() <= 20 && parse_strict_i64(s).is_some() {
+                if enc == Enc::Auto && s.len() <= 20 && parse_strict_i64(s).is_some() {
                     "int"
-                } else if !raw && s.len() <= EMBSTR_MAX {
+                } else if enc != Enc::Raw && s.len() <= EMBSTR_MAX {
                     "embstr"
                 } else {
                     "raw"
@@ -70,9 +82,10 @@ mod tests {
 
     #[test]
     fn encodings() {
-        assert_eq!(Value::str(&Bytes::from_static(b"123")).encoding(false), "int");
-        assert_eq!(Value::str(&Bytes::from_static(b"abc")).encoding(false), "embstr");
-        assert_eq!(Value::str(&Bytes::from(vec![b'x'; 45])).encoding(false), "raw");
-        assert_eq!(Value::str_owned(b"abc".to_vec()).encoding(true), "raw");
+        assert_eq!(Value::str(&Bytes::from_static(b"123")).encoding(Enc::Auto), "int");
+        assert_eq!(Value::str(&Bytes::from_static(b"123")).encoding(Enc::NoInt), "embstr");
+        assert_eq!(Value::str(&Bytes::from_static(b"abc")).encoding(Enc::Auto), "embstr");
+        assert_eq!(Value::str(&Bytes::from(vec![b'x'; 45])).encoding(Enc::Auto), "raw");
+        assert_eq!(Value::str_owned(b"abc".to_vec()).encoding(Enc::Raw), "raw");
     }
 }
