@@ -14,6 +14,28 @@ pub fn now_us() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
 }
 
+/// Quote bytes like Redis's `sdscatrepr`: `"..."` with escapes for `\ " \n \r \t \a \b`
+/// and `\xHH` for other non-printable bytes.
+pub fn repr_bytes(s: &[u8]) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for &c in s {
+        match c {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            7 => out.push_str("\\a"),
+            8 => out.push_str("\\b"),
+            0x20..=0x7e => out.push(c as char),
+            _ => out.push_str(&format!("\\x{c:02x}")),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// Redis's `stringmatchlen`: `*`, `?`, `[...]` (with `^` negation and `a-z` ranges) and
 /// `\` escapes. Iterative with single backtracking point for `*`, so no pattern can make
 /// it exponential.

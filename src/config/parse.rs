@@ -102,23 +102,7 @@ fn hex(c: u8) -> u8 {
 /// Quote a string like Redis's `sdscatrepr`: `"..."` with escapes for `\ " \n \r \t \a \b`
 /// and `\xHH` for other non-printable bytes.
 pub fn repr(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for &c in s.as_bytes() {
-        match c {
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            7 => out.push_str("\\a"),
-            8 => out.push_str("\\b"),
-            0x20..=0x7e => out.push(c as char),
-            _ => out.push_str(&format!("\\x{c:02x}")),
-        }
-    }
-    out.push('"');
-    out
+    crate::util::repr_bytes(s.as_bytes())
 }
 
 /// Turn redis-server style arguments (`--port 6380 --bind 127.0.0.1 ::1`) into config

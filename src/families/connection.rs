@@ -22,6 +22,13 @@ pub fn register(t: &mut TableBuilder) {
         Reply::Ok
     });
     t.conn_sync("hello", hello);
+    t.conn_sync("monitor", |c, _| {
+        if c.multi.is_none() && c.monitor.is_none() {
+            c.monitor = Some(crate::net::monitor::add(c.id));
+            c.info.borrow_mut().flags = "O".into();
+        }
+        Reply::Ok
+    });
     t.conn_sync("auth", auth);
     t.conn_sync("select", select);
     t.conn_sync("client|id", |c, _| Reply::Int(c.id as i64));

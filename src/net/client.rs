@@ -66,6 +66,8 @@ pub struct Client {
     pub shutdown: bool,
     /// Running EXEC's commands: the transaction holds every lock they need.
     pub in_exec: bool,
+    /// Set by MONITOR: the feed of every other client's commands.
+    pub monitor: Option<futures_channel::mpsc::UnboundedReceiver<Bytes>>,
 }
 
 impl Client {
@@ -87,6 +89,7 @@ impl Client {
             close: false,
             shutdown: false,
             in_exec: false,
+            monitor: None,
         }
     }
 }

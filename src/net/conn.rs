@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 
 use bytes::{Bytes, BytesMut};
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use futures_lite::{AsyncReadExt, AsyncWriteExt, StreamExt};
 use glommio::net::TcpStream;
 use tracing::{debug, info};
 
@@ -28,6 +28,13 @@ fn is_loopback(addr: &SocketAddr) -> bool {
 }
 
 const READ_CHUNK: usize = 16 * 1024;
+
+/// What woke the connection.
+enum Event {
+    Read(std::io::Result<usize>),
+    Monitor(Option<Bytes>),
+    Killed,
+}
 
 pub async fn serve(mut stream: TcpStream, fd: i32) {
     let srv = server();
@@ -72,6 +79,7 @@ pub async fn serve(mut stream: TcpStream, fd: i32) {
         flags: "N".into(),
     }));
     let mut kill = registry::register(info.clone());
+    let _cleanup = Cleanup { id };
     let mut client = Client::new(info.clone(), requirepass.is_none());
     debug!("Accepted {}", info.borrow().addr);
     let mut parser = RequestParser::new();
@@ -86,19 +94,49 @@ pub async fn serve(mut stream: TcpStream, fd: i32) {
         let hint = parser.pending_hint();
         let len = rbuf.len();
         let direct = hint > READ_CHUNK;
-        let read = if direct {
+        if direct {
             rbuf.resize(len + hint.min(1 << 20), 0);
-            futures_lite::future::or(async { Some(stream.read(&mut rbuf[len..]).await) }, async {
-                let _ = (&mut kill).await;
-                None
-            })
-            .await
-        } else {
-            futures_lite::future::or(async { Some(stream.read(&mut chunk).await) }, async {
-                let _ = (&mut kill).await;
-                None
-            })
-            .await
+        }
+        let killed = async {
+            let _ = (&mut kill).await;
+        };
+        let monitor_line = async {
+            match client.monitor.as_mut() {
+                Some(rx) => Some(rx.next().await),
+                None => std::future::pending().await,
+            }
+        };
+        let buf: &mut [u8] = if direct { &mut rbuf[len..] } else { &mut chunk };
+        let read = futures_lite::future::or(
+            async { Event::Read(stream.read(buf).await) },
+            futures_lite::future::or(
+                async { Event::Monitor(monitor_line.await.flatten()) },
+                async {
+                    killed.await;
+                    Event::Killed
+                },
+            ),
+        )
+        .await;
+        let read = match read {
+            Event::Read(r) => Some(r),
+            Event::Killed => None,
+            Event::Monitor(line) => {
+                if direct {
+                    rbuf.truncate(len);
+                }
+                let Some(line) = line else { continue };
+                let mut out = BytesMut::from(&line[..]);
+                if let Some(rx) = client.monitor.as_mut() {
+                    while let Ok(more) = rx.try_recv() {
+                        out.extend_from_slice(&more);
+                    }
+                }
+                if stream.write_all(&out).await.is_err() {
+                    break;
+                }
+                continue;
+            }
         };
         let n = match read {
             Some(Ok(0)) | Some(Err(_)) | None => {
@@ -166,6 +204,17 @@ pub async fn serve(mut stream: TcpStream, fd: i32) {
         }
     }
     crate::families::tx_cmds::unwatch_all(&mut client).await;
-    registry::unregister(id);
-    srv.connected_clients.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Unregisters the client however the connection ends (a panic included).
+struct Cleanup {
+    id: u64,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        crate::net::monitor::remove_if_present(self.id);
+        registry::unregister(self.id);
+        server().connected_clients.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }

@@ -209,6 +209,10 @@ fn emit(client: &mut Client, out: &mut BytesMut, reply: &Reply) {
 
 fn record(client: &Client, cmd: &'static Command, args: &[Bytes], reply: &Reply, started: Instant) {
     let usec = started.elapsed().as_micros() as u64;
+    if super::monitor::active() {
+        let info = client.info.borrow();
+        super::monitor::feed(client.id, client.db, &info.addr, cmd, args);
+    }
     let slow = with_shard(|s| {
         // The threshold in force after the command (CONFIG SET may have changed it).
         s.refresh_config();

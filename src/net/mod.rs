@@ -1,4 +1,5 @@
 pub mod client;
 pub mod conn;
 pub mod dispatch;
+pub mod monitor;
 pub mod registry;

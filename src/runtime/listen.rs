@@ -100,7 +100,17 @@ async fn accept_loop(listener: glommio::net::TcpListener) {
         match listener.accept().await {
             Ok(stream) => {
                 let fd = stream.as_raw_fd();
-                glommio::spawn_local(crate::net::conn::serve(stream, fd)).detach();
+                glommio::spawn_local(async move {
+                    // A panic while serving one client closes that client only.
+                    let served = futures_lite::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
+                        crate::net::conn::serve(stream, fd),
+                    ))
+                    .await;
+                    if served.is_err() {
+                        tracing::warn!("Connection task panicked; the client was disconnected");
+                    }
+                })
+                .detach();
             }
             Err(e) => {
                 warn!("Accepting client connection: {e}");

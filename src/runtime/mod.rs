@@ -172,7 +172,7 @@ pub fn run(cfg: Config) -> i32 {
 /// Each shard drains its inbox of jobs from other shards.
 async fn inbox_loop(mut inbox: futures_channel::mpsc::UnboundedReceiver<mesh::Job>) {
     while let Some(job) = inbox.next().await {
-        job();
+        mesh::run_job(job);
     }
 }
 

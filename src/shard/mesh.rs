@@ -62,9 +62,7 @@ where
     );
     match rx.await {
         Ok(r) => r,
-        // Only at shutdown: the target's executor stopped. Park forever; the caller's
-        // executor is stopping too.
-        Err(_) => std::future::pending().await,
+        Err(_) => job_lost().await,
     }
 }
 
@@ -91,7 +89,7 @@ where
     );
     match rx.await {
         Ok(r) => r,
-        Err(_) => std::future::pending().await,
+        Err(_) => job_lost().await,
     }
 }
 
@@ -125,11 +123,29 @@ where
             None => out.push(local.take().expect("one local result")),
             Some(rx) => match rx.await {
                 Ok(r) => out.push(r),
-                Err(_) => std::future::pending::<()>().await,
+                Err(_) => job_lost().await,
             },
         }
     }
     out
+}
+
+/// A job's reply channel closed without an answer: at shutdown the target stopped
+/// (park: this executor is stopping too); otherwise the job panicked on its shard, and
+/// the panic is carried to the caller's connection, which is closed.
+async fn job_lost<T>() -> T {
+    if crate::server::initialised() && crate::server::server().shutdown.load(std::sync::atomic::Ordering::Relaxed) {
+        std::future::pending().await
+    } else {
+        panic!("a job failed on another shard")
+    }
+}
+
+/// Run one job from another shard; a panic stays inside the job.
+pub fn run_job(job: Job) {
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
+        tracing::warn!("A cross-shard job panicked; its caller gets an error");
+    }
 }
 
 pub fn shard_count() -> usize {
@@ -169,7 +185,7 @@ where
             Ok(r) => out.push(r),
             Err(rx) => match rx.await {
                 Ok(r) => out.push(r),
-                Err(_) => std::future::pending::<()>().await,
+                Err(_) => job_lost().await,
             },
         }
     }
