@@ -8,6 +8,25 @@ pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
+thread_local! {
+    /// (monotonic anchor, unix ms at the anchor): converts `Instant`s to unix time
+    /// without a second clock read. Re-anchored by `reanchor` (every cron tick).
+    static ANCHOR: std::cell::Cell<(std::time::Instant, u64)> =
+        std::cell::Cell::new((std::time::Instant::now(), now_ms()));
+}
+
+/// Unix ms at `t`, from this thread's anchor.
+#[inline]
+pub fn unix_ms_at(t: std::time::Instant) -> u64 {
+    let (base, ms) = ANCHOR.with(|a| a.get());
+    ms + t.saturating_duration_since(base).as_millis() as u64
+}
+
+/// Re-read the wall clock (follows NTP steps and slews).
+pub fn reanchor() {
+    ANCHOR.with(|a| a.set((std::time::Instant::now(), now_ms())));
+}
+
 /// Unix time in microseconds.
 #[inline]
 pub fn now_us() -> u64 {

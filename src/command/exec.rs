@@ -9,6 +9,11 @@ use crate::shard::Shard;
 
 /// Execute `cmd` on `shard` now. Must not yield: callers rely on it running atomically.
 pub fn exec_on_shard(shard: &mut Shard, cmd: &'static Command, db: u16, args: &[Bytes]) -> Reply {
+    exec_on_shard_at(shard, cmd, db, args, crate::util::now_ms())
+}
+
+/// `exec_on_shard` with the caller's clock reading (unix ms).
+pub fn exec_on_shard_at(shard: &mut Shard, cmd: &'static Command, db: u16, args: &[Bytes], now: u64) -> Reply {
     let f = match cmd.handler {
         Handler::Keyed(f) | Handler::Multi(f, _) => f,
         _ => return Reply::error(&CmdError::err("internal: not a keyed command")),
@@ -21,7 +26,7 @@ pub fn exec_on_shard(shard: &mut Shard, cmd: &'static Command, db: u16, args: &[
     if cmd.has(flags::DENYOOM) && !crate::shard::evict::make_room(shard) {
         return Reply::error(&CmdError::Oom);
     }
-    let mut ctx = ExecCtx::new(shard, db);
+    let mut ctx = ExecCtx::at(shard, db, now);
     let r = f(&mut ctx, args);
     let dirty = ctx.dirty;
     let effect = ctx.propagate.take();

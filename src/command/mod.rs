@@ -90,6 +90,8 @@ pub mod flags {
 }
 
 pub struct Command {
+    /// Index in the table (per-command statistics are a vector indexed by it).
+    pub id: usize,
     /// Lowercase full name; subcommands are `container|sub`.
     pub name: &'static str,
     pub meta: &'static CommandMeta,

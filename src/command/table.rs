@@ -34,7 +34,7 @@ impl TableBuilder {
 }
 
 pub struct Table {
-    by_name: HashMap<&'static str, &'static Command>,
+    by_name: HashMap<&'static [u8], &'static Command>,
     /// Sorted, for COMMAND / COMMAND LIST.
     pub all: Vec<&'static Command>,
 }
@@ -48,36 +48,40 @@ static TABLE: OnceLock<Table> = OnceLock::new();
 fn build() -> Table {
     let mut b = TableBuilder::default();
     crate::families::register_all(&mut b);
-    let mut by_name: HashMap<&'static str, &'static Command> = HashMap::new();
+    let mut cmds: Vec<Command> = Vec::new();
     let mut containers = Vec::new();
     for (m, h) in b.cmds {
         let mut f = flags::parse(m.flags);
         if flags::PROTECTED_COMMANDS.contains(&m.name) {
             f |= flags::PROTECTED;
         }
-        let cmd: &'static Command =
-            Box::leak(Box::new(Command { name: m.name, meta: m, flags: f, handler: h, has_subs: m.has_subcommands() }));
         if m.is_subcommand() {
             containers.push(m.container());
         }
-        by_name.insert(m.name, cmd);
+        cmds.push(Command { id: 0, name: m.name, meta: m, flags: f, handler: h, has_subs: m.has_subcommands() });
     }
     for c in containers {
-        if by_name.contains_key(c) {
+        if cmds.iter().any(|x| x.name == c) {
             continue;
         }
         let m = meta_of(c);
-        let cmd: &'static Command = Box::leak(Box::new(Command {
+        cmds.push(Command {
+            id: 0,
             name: m.name,
             meta: m,
             flags: flags::parse(m.flags),
             handler: Handler::ConnSync(container_placeholder),
             has_subs: true,
-        }));
-        by_name.insert(m.name, cmd);
+        });
     }
-    let mut all: Vec<_> = by_name.values().copied().collect();
-    all.sort_by_key(|c| c.name);
+    cmds.sort_by_key(|c| c.name);
+    cmds.dedup_by_key(|c| c.name);
+    let all: Vec<&'static Command> = cmds
+        .into_iter()
+        .enumerate()
+        .map(|(id, c)| &*Box::leak(Box::new(Command { id, ..c })))
+        .collect();
+    let by_name = all.iter().map(|c| (c.name.as_bytes(), *c)).collect();
     Table { by_name, all }
 }
 
@@ -95,8 +99,7 @@ pub fn lookup(name: &[u8]) -> Option<&'static Command> {
     for (d, s) in buf.iter_mut().zip(name) {
         *d = s.to_ascii_lowercase();
     }
-    let s = std::str::from_utf8(&buf[..name.len()]).ok()?;
-    table().by_name.get(s).copied()
+    table().by_name.get(&buf[..name.len()]).copied()
 }
 
 /// `container|sub`, case-insensitive.
@@ -108,8 +111,7 @@ pub fn lookup_sub(container: &Command, sub: &[u8]) -> Option<&'static Command> {
     full.extend_from_slice(container.name.as_bytes());
     full.push(b'|');
     full.extend(sub.iter().map(|c| c.to_ascii_lowercase()));
-    let s = std::str::from_utf8(&full).ok()?;
-    table().by_name.get(s).copied()
+    table().by_name.get(full.as_slice()).copied()
 }
 
 /// Registered subcommands of a container.

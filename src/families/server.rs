@@ -235,7 +235,7 @@ async fn slowlog_get(a: &[Bytes]) -> Reply {
 
 struct ShardSnapshot {
     stats: ShardStats,
-    cmdstats: Vec<(&'static str, CmdStat)>,
+    cmdstats: Vec<CmdStat>,
     errorstats: Vec<(String, u64)>,
     keyspace: Vec<(usize, usize, u64)>,
     clients: usize,
@@ -244,7 +244,7 @@ struct ShardSnapshot {
 async fn info(c: &mut Client, a: &[Bytes]) -> Reply {
     let snaps = call_all(|s| ShardSnapshot {
         stats: s.stats.clone(),
-        cmdstats: s.cmdstats.iter().map(|(k, v)| (*k, v.clone())).collect(),
+        cmdstats: s.cmdstats.clone(),
         errorstats: s.errorstats.iter().map(|(k, v)| (k.clone(), *v)).collect(),
         keyspace: s.dbs.iter().map(|d| (d.len(), d.expires, d.avg_ttl)).collect(),
         clients: crate::net::registry::count(),
@@ -364,8 +364,12 @@ fn render(out: &mut String, sec: &str, snaps: &[ShardSnapshot]) {
             w.push_str("# Commandstats\r\n");
             let mut merged: std::collections::BTreeMap<&str, CmdStat> = Default::default();
             for s in snaps {
-                for (k, v) in &s.cmdstats {
-                    let m = merged.entry(k).or_default();
+                let all = &crate::command::table::table().all;
+                for (id, v) in s.cmdstats.iter().enumerate() {
+                    if v.calls == 0 && v.rejected_calls == 0 {
+                        continue;
+                    }
+                    let m = merged.entry(all[id].name).or_default();
                     m.calls += v.calls;
                     m.usec += v.usec;
                     m.rejected_calls += v.rejected_calls;

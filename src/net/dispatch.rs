@@ -9,7 +9,7 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 
 use super::client::{Client, QueuedCommand, ReplyMode};
-use crate::command::exec::exec_on_shard;
+use crate::command::exec::{exec_on_shard, exec_on_shard_at};
 use crate::command::keys::key_positions;
 use crate::command::{flags, table, Command, Handler};
 use crate::error::CmdError;
@@ -207,30 +207,47 @@ fn emit(client: &mut Client, out: &mut BytesMut, reply: &Reply) {
     }
 }
 
-fn record(client: &Client, cmd: &'static Command, args: &[Bytes], reply: &Reply, started: Instant) {
-    let usec = started.elapsed().as_micros() as u64;
+/// Statistics of one executed command; returns the slowlog length to keep when the
+/// command goes to the slowlog.
+fn record_stats(s: &mut crate::shard::Shard, cmd: &'static Command, reply: &Reply, usec: u64) -> Option<usize> {
+    // The threshold in force after the command (CONFIG SET may have changed it).
+    s.refresh_config();
+    s.stats.total_commands += 1;
+    let st = s.cmdstat(cmd.id);
+    st.calls += 1;
+    st.usec += usec;
+    if let Reply::Error(e) = reply {
+        st.failed_calls += 1;
+        count_error(s, e);
+    }
+    let t = s.tun.slowlog_slower_than;
+    (t >= 0 && usec >= t as u64).then_some(s.tun.slowlog_max_len)
+}
+
+/// MONITOR feed and slowlog entry of one executed command.
+fn record_after(client: &Client, cmd: &'static Command, args: &[Bytes], usec: u64, slow: Option<usize>) {
     if super::monitor::active() {
         let info = client.info.borrow();
         super::monitor::feed(client.id, client.db, &info.addr, cmd, args);
     }
-    let slow = with_shard(|s| {
-        // The threshold in force after the command (CONFIG SET may have changed it).
-        s.refresh_config();
-        s.stats.total_commands += 1;
-        let st = s.cmdstats.entry(cmd.name).or_default();
-        st.calls += 1;
-        st.usec += usec;
-        if let Reply::Error(e) = reply {
-            st.failed_calls += 1;
-            count_error(s, e);
-        }
-        let t = s.tun.slowlog_slower_than;
-        (t >= 0 && usec >= t as u64).then_some(s.tun.slowlog_max_len)
-    });
     if let Some(max) = slow {
         let info = client.info.borrow();
         crate::families::server::slowlog_add(cmd, args, usec, max, &info.addr, info.name.as_ref());
     }
+}
+
+fn record(client: &Client, cmd: &'static Command, args: &[Bytes], reply: &Reply, usec: u64) {
+    let slow = with_shard(|s| record_stats(s, cmd, reply, usec));
+    record_after(client, cmd, args, usec, slow);
+}
+
+/// Microseconds since `*prev`, which moves to now: one clock read per command.
+#[inline]
+fn lap(prev: &mut Instant) -> u64 {
+    let t = Instant::now();
+    let us = t.saturating_duration_since(*prev).as_micros() as u64;
+    *prev = t;
+    us
 }
 
 fn count_error(s: &mut crate::shard::Shard, e: &[u8]) {
@@ -239,11 +256,11 @@ fn count_error(s: &mut crate::shard::Shard, e: &[u8]) {
     *s.errorstats.entry(code).or_insert(0) += 1;
 }
 
-fn reject(client: &mut Client, out: &mut BytesMut, name: Option<&'static str>, err: CmdError) {
+fn reject(client: &mut Client, out: &mut BytesMut, cmd: Option<&'static Command>, err: CmdError) {
     let reply = Reply::error(&err);
     with_shard(|s| {
-        if let Some(n) = name {
-            s.cmdstats.entry(n).or_default().rejected_calls += 1;
+        if let Some(c) = cmd {
+            s.cmdstat(c.id).rejected_calls += 1;
         }
         if let Reply::Error(e) = &reply {
             count_error(s, e);
@@ -255,6 +272,7 @@ fn reject(client: &mut Client, out: &mut BytesMut, name: Option<&'static str>, e
 /// Run a pipeline of requests, appending the replies to `out` in order.
 pub async fn run_requests(client: &mut Client, reqs: Vec<Vec<Bytes>>, out: &mut BytesMut) {
     let mut iter = reqs.into_iter().peekable();
+    let mut prev = Instant::now();
     while let Some(args) = iter.next() {
         if client.close {
             break;
@@ -264,8 +282,8 @@ pub async fn run_requests(client: &mut Client, reqs: Vec<Vec<Bytes>>, out: &mut 
         let cmd = match validate(client, &args) {
             Ok(c) => c,
             Err(e) => {
-                let name = table::lookup(&args[0]).map(|c| c.name);
-                if name == Some("exec") {
+                let rejected = table::lookup(&args[0]);
+                if rejected.is_some_and(|c| c.name == "exec") {
                     // A rejected EXEC discards any transaction and says why (Redis).
                     client.multi = None;
                     client.multi_error = false;
@@ -274,13 +292,13 @@ pub async fn run_requests(client: &mut Client, reqs: Vec<Vec<Bytes>>, out: &mut 
                     let text = e.to_string();
                     let why = text.strip_prefix("ERR ").unwrap_or(&text);
                     let e = CmdError::Custom(format!("EXECABORT Transaction discarded because of: {why}"));
-                    reject(client, out, name, e);
+                    reject(client, out, rejected, e);
                     continue;
                 }
                 if client.multi.is_some() {
                     client.multi_error = true;
                 }
-                reject(client, out, name, e);
+                reject(client, out, rejected, e);
                 continue;
             }
         };
@@ -289,7 +307,7 @@ pub async fn run_requests(client: &mut Client, reqs: Vec<Vec<Bytes>>, out: &mut 
                 if cmd.has(flags::NO_MULTI) {
                     client.multi_error = true;
                     let e = CmdError::Custom(format!("ERR Command not allowed inside a transaction"));
-                    reject(client, out, Some(cmd.name), e);
+                    reject(client, out, Some(cmd), e);
                     continue;
                 }
                 queue.push(QueuedCommand { cmd, args });
@@ -298,8 +316,25 @@ pub async fn run_requests(client: &mut Client, reqs: Vec<Vec<Bytes>>, out: &mut 
             }
         }
         client.info.borrow_mut().last_cmd = cmd.name;
-        let started = Instant::now();
         let r = route(cmd, &args);
+        if r == Route::Local && cmd.is_keyed() {
+            // The common case: run on this shard, in one shard access with its stats.
+            let (db, now) = (client.db, crate::util::unix_ms_at(prev));
+            let done = with_shard(|s| {
+                if !s.locks.is_idle() {
+                    return None;
+                }
+                let reply = exec_on_shard_at(s, cmd, db, &args, now);
+                let usec = lap(&mut prev);
+                let slow = record_stats(s, cmd, &reply, usec);
+                Some((reply, usec, slow))
+            });
+            if let Some((reply, usec, slow)) = done {
+                record_after(client, cmd, &args, usec, slow);
+                emit(client, out, &reply);
+                continue;
+            }
+        }
         if let Route::Remote(target) = r {
             // Gather the following requests for the same shard into one message.
             let mut batch = vec![(cmd, args)];
@@ -316,11 +351,11 @@ pub async fn run_requests(client: &mut Client, reqs: Vec<Vec<Bytes>>, out: &mut 
                     _ => break,
                 }
             }
-            run_remote_batch(client, target, batch, out, started).await;
+            run_remote_batch(client, target, batch, out, &mut prev).await;
             continue;
         }
         let reply = execute(client, cmd, &args, false).await;
-        record(client, cmd, &args, &reply, started);
+        record(client, cmd, &args, &reply, lap(&mut prev));
         emit(client, out, &reply);
     }
 }
@@ -330,30 +365,33 @@ async fn run_remote_batch(
     target: usize,
     batch: Vec<(&'static Command, Vec<Bytes>)>,
     out: &mut BytesMut,
-    started: Instant,
+    prev: &mut Instant,
 ) {
     let db = client.db;
     let n = batch.len();
+    let now = crate::util::unix_ms_at(*prev);
     let (replies, batch) = call(target, move |s| {
         let mut replies = Vec::with_capacity(batch.len());
         for (cmd, args) in &batch {
             if !s.locks.is_idle() {
                 break;
             }
-            replies.push(exec_on_shard(s, cmd, db, args));
+            replies.push(exec_on_shard_at(s, cmd, db, args, now));
         }
         (replies, batch)
     })
     .await;
     let done = replies.len();
+    // The batch's time is shared evenly by its commands.
+    let each = lap(prev) / n.max(1) as u64;
     for (reply, (cmd, args)) in replies.iter().zip(batch.iter()) {
-        record(client, cmd, args, reply, started);
+        record(client, cmd, args, reply, each);
         emit(client, out, reply);
         client.skip_this = false;
     }
     for (cmd, args) in batch.into_iter().skip(done).take(n - done) {
         let reply = tx::exec_queued(target, cmd, db, args.clone()).await;
-        record(client, cmd, &args, &reply, started);
+        record(client, cmd, &args, &reply, lap(prev));
         emit(client, out, &reply);
         client.skip_this = false;
     }

@@ -185,6 +185,7 @@ async fn cron() {
         });
         let period = Duration::from_micros(1_000_000 / hz as u64);
         glommio::timer::sleep(period).await;
+        crate::util::reanchor();
         shard::with_shard(|s| {
             let effort = s.cfg.get_i64("active-expire-effort").clamp(1, 10) as u32;
             let budget = period * (20 + effort * 5) / 100;

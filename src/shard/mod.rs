@@ -100,7 +100,8 @@ pub struct Shard {
     pub watches: HashMap<(u16, Bytes), Vec<(WatchFlag, bool)>>,
     pub journal: Journal,
     pub stats: ShardStats,
-    pub cmdstats: HashMap<&'static str, CmdStat>,
+    /// Per-command statistics, indexed by `Command::id`.
+    pub cmdstats: Vec<CmdStat>,
     pub errorstats: HashMap<String, u64>,
     pub cfg: Arc<Config>,
     pub tun: Tunables,
@@ -141,7 +142,7 @@ impl Shard {
             watches: HashMap::new(),
             journal: Journal::default(),
             stats: ShardStats::default(),
-            cmdstats: HashMap::new(),
+            cmdstats: Vec::new(),
             errorstats: HashMap::new(),
             tun: Tunables::from_config(&cfg),
             cfg,
@@ -231,6 +232,15 @@ impl Shard {
                 self.watches.remove(&k);
             }
         }
+    }
+
+    /// The statistics slot of a command.
+    #[inline]
+    pub fn cmdstat(&mut self, id: usize) -> &mut CmdStat {
+        if id >= self.cmdstats.len() {
+            self.cmdstats.resize(id + 1, CmdStat::default());
+        }
+        &mut self.cmdstats[id]
     }
 
     pub fn key_count(&self) -> usize {
