@@ -32,76 +32,8 @@ for tool in "$REDIS_BIN" redis-cli awk; do
     }
 done
 
-if [ -z "${TESSERA_BIN:-}" ]; then
-    echo "building tessera-server (release)..." >&2
-    cargo build --release --bin tessera-server >&2
-    TESSERA_BIN="$PWD/target/release/tessera-server"
-fi
-
-# --- helpers (as in compare.sh) ---------------------------------------------
-
-if command -v taskset >/dev/null 2>&1; then
-    PIN=(taskset -c)
-else
-    echo "warning: taskset not found; running unpinned" >&2
-    PIN=()
-fi
-
-WORK="$(mktemp -d -t tessera-mem.XXXXXX)"
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-    local p
-    for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            echo "$p"
-            return 0
-        fi
-    done
-    echo "error: no free port found" >&2
-    return 1
-}
-
-is_redis() { "$1" --version 2>/dev/null | grep -q '^Redis server'; }
-
-# start_server NAME BINARY PORT [extra args...]: sets PID (the server's own pid).
-start_server() {
-    local name="$1" bin="$2" port="$3"
-    shift 3
-    local pin=()
-    [ "${#PIN[@]}" -gt 0 ] && pin=("${PIN[@]}" "$SERVER_CPUS")
-    (
-        cd "$WORK"
-        ulimit -l unlimited 2>/dev/null || true
-        ulimit -n 65536 2>/dev/null || true
-        exec "${pin[@]}" "$bin" --port "$port" --bind 127.0.0.1 --save '' --appendonly no "$@"
-    ) >"$WORK/$name.log" 2>&1 &
-    PID=$!
-    PIDS+=("$PID")
-    for _ in $(seq 1 100); do
-        if [ "$(redis-cli -p "$port" ping 2>/dev/null)" = "PONG" ]; then
-            return 0
-        fi
-        kill -0 "$PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    echo "error: $name did not start on port $port; its log:" >&2
-    cat "$WORK/$name.log" >&2
-    exit 1
-}
+# shellcheck source=bench-scripts/lib.sh
+BENCH_NAME=mem . bench-scripts/lib.sh
 
 used_memory() { redis-cli -p "$1" info memory | tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }'; }
 rss_bytes() { awk '$1 == "VmRSS:" { print $2 * 1024 }' "/proc/$1/status"; }
