@@ -411,3 +411,7 @@ fn lcs_cross(db: u16, args: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
         super::lcs::lcs(&x, &y, &args[3..]).into()
     })
 }
+
+#[cfg(test)]
+#[path = "strings_model_tests.rs"]
+mod model_tests;

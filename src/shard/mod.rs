@@ -134,10 +134,21 @@ pub fn with_shard<R>(f: impl FnOnce(&mut Shard) -> R) -> R {
 impl Shard {
     pub fn new(id: usize, nshards: usize, cfg: Arc<Config>, cfg_version: u64) -> Shard {
         let ndb = cfg.databases().max(1);
+        // Cluster mode lists a slot's keys (GETKEYSINSLOT, migration): keep the index
+        // for database 0, the only one a cluster uses.
+        let indexed = cfg.get_bool("cluster-enabled");
         Shard {
             id,
             nshards,
-            dbs: (0..ndb).map(|_| Db::default()).collect(),
+            dbs: (0..ndb)
+                .map(|i| {
+                    let mut db = Db::default();
+                    if indexed && i == 0 {
+                        db.enable_slot_index();
+                    }
+                    db
+                })
+                .collect(),
             locks: LockTable::default(),
             watches: HashMap::new(),
             journal: Journal::default(),
