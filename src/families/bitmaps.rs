@@ -31,9 +31,12 @@ fn setbit(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let mut v = ctx.peek_str(key)?.map(|s| s.to_vec()).unwrap_or_default();
     let len = v.len();
     let old = bitops::setbit(&mut v, off, on);
-    // Like Redis, a SETBIT that neither grows the string nor flips the bit is no write.
+    // Like Redis, a SETBIT that neither grows the string nor flips the bit is no write,
+    // though the value still becomes `raw` (Redis unshares it before looking).
     if v.len() != len || (old == 1) != on {
         store(ctx, key, v);
+    } else if let Some(e) = ctx.peek(key) {
+        e.enc = crate::shard::value::Enc::Raw;
     }
     Ok(Reply::Int(old as i64))
 }

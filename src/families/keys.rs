@@ -101,10 +101,10 @@ fn rename(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     Ok(if nx { Reply::Int(1) } else { Reply::Ok })
 }
 
-/// Store a whole entry (value and expiry) under `key`, replacing what was there.
+/// Store a whole entry (value, expiry, encoding) under `key`, replacing what was there.
 fn put_entry(ctx: &mut ExecCtx, key: &Bytes, entry: Entry) {
     let at = entry.expire_at;
-    ctx.set_value(key, entry.value, at, false);
+    ctx.set_value_ext(key, entry.value, at, false, entry.enc);
 }
 
 fn rename_cross(db: u16, args: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
