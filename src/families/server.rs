@@ -1,6 +1,5 @@
 //! Server commands: INFO CONFIG TIME LASTSAVE SHUTDOWN DEBUG SLOWLOG.
 
-use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt::Write;
 
@@ -37,14 +36,12 @@ pub fn register(t: &mut TableBuilder) {
     t.conn_sync("lastsave", |_, _| Reply::Int(server().lastsave.load(std::sync::atomic::Ordering::Relaxed) as i64));
     t.conn_sync("shutdown", shutdown);
     t.conn_sync("debug", debug);
-    t.conn("slowlog|get", |_, a| Box::pin(slowlog_get(a)));
-    t.conn("slowlog|len", |_, _| Box::pin(async {
-        Reply::Int(call_all(|_| SLOWLOG.with(|l| l.borrow().entries.len())).await.into_iter().sum::<usize>() as i64)
-    }));
-    t.conn("slowlog|reset", |_, _| Box::pin(async {
-        call_all(|_| SLOWLOG.with(|l| l.borrow_mut().entries.clear())).await;
+    t.conn_sync("slowlog|get", slowlog_get);
+    t.conn_sync("slowlog|len", |_, _| Reply::Int(slowlog().len() as i64));
+    t.conn_sync("slowlog|reset", |_, _| {
+        slowlog().clear();
         Reply::Ok
-    }));
+    });
     t.conn_sync("slowlog|help", |_, _| super::help::help("slowlog"));
 }
 
@@ -162,39 +159,35 @@ fn slowlog_args(args: &[Bytes]) -> Vec<Bytes> {
     out
 }
 
-#[derive(Default)]
-struct SlowLog {
-    entries: VecDeque<SlowEntry>,
-}
-
-thread_local! {
-    static SLOWLOG: RefCell<SlowLog> = RefCell::new(SlowLog::default());
-}
+/// The slowlog is server-wide (its length limit is): one list behind a lock that is
+/// taken only for commands slower than the threshold and by SLOWLOG itself.
+static SLOWLOG: std::sync::Mutex<VecDeque<SlowEntry>> = std::sync::Mutex::new(VecDeque::new());
 
 static SLOW_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn slowlog() -> std::sync::MutexGuard<'static, VecDeque<SlowEntry>> {
+    SLOWLOG.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// Log a command that ran for at least slowlog-log-slower-than; keep `max` entries.
 pub fn slowlog_add(cmd: &'static Command, args: &[Bytes], usec: u64, max: usize, addr: &str, name: Option<&Bytes>) {
     if cmd.has(flags::SKIP_SLOWLOG) {
         return;
     }
-    SLOWLOG.with(|l| {
-        let mut l = l.borrow_mut();
-        l.entries.push_front(SlowEntry {
+    let entry = SlowEntry {
             id: SLOW_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             time: crate::util::now_ms() / 1000,
             usec,
             args: slowlog_args(args),
             addr: addr.to_string(),
             name: name.cloned().unwrap_or_default(),
-        });
-        while l.entries.len() > max {
-            l.entries.pop_back();
-        }
-    });
+    };
+    let mut l = slowlog();
+    l.push_front(entry);
+    l.truncate(max);
 }
 
-async fn slowlog_get(a: &[Bytes]) -> Reply {
+fn slowlog_get(_: &mut Client, a: &[Bytes]) -> Reply {
     if a.len() > 3 {
         return Reply::error(&CmdError::Custom(format!(
             "ERR unknown subcommand or wrong number of arguments for '{}'. Try SLOWLOG HELP.",
@@ -209,16 +202,9 @@ async fn slowlog_get(a: &[Bytes]) -> Reply {
             _ => return Reply::error(&CmdError::err("count should be greater than or equal to -1")),
         },
     };
-    let mut all: Vec<SlowEntry> =
-        call_all(|_| SLOWLOG.with(|l| l.borrow().entries.iter().cloned().collect::<Vec<_>>()))
-            .await
-            .into_iter()
-            .flatten()
-            .collect();
-    all.sort_by(|a, b| b.id.cmp(&a.id));
+    let all: Vec<SlowEntry> = slowlog().iter().take(count.min(1 << 20) as usize).cloned().collect();
     Reply::Array(
         all.into_iter()
-            .take(count.min(1 << 20) as usize)
             .map(|e| {
                 Reply::Array(vec![
                     Reply::Int(e.id as i64),

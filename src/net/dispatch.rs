@@ -316,6 +316,10 @@ pub async fn run_requests(client: &mut Client, reqs: Vec<Vec<Bytes>>, out: &mut 
             }
         }
         client.info.borrow_mut().last_cmd = cmd.name;
+        if cmd.has(flags::DENYOOM) && crate::shard::evict::should_evict_everywhere() {
+            // Over maxmemory: every shard sheds keys before this write runs.
+            crate::shard::evict::evict_everywhere().await;
+        }
         let r = route(cmd, &args);
         if r == Route::Local && cmd.is_keyed() {
             // The common case: run on this shard, in one shard access with its stats.

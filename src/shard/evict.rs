@@ -1,55 +1,124 @@
-//! maxmemory: each shard keeps itself under its share of the limit by evicting keys
-//! with Redis's policies, approximated by sampling.
+//! maxmemory with Redis's eviction policies, approximated by sampling.
+//!
+//! The limit is checked against the process total (exact). Before a denyoom command the
+//! coordinator asks every shard to shed keys while the total is over the limit
+//! (`evict_everywhere`); on the executing shard `make_room` is the last check.
 
 use bytes::Bytes;
+use rand::Rng;
 
-use super::Shard;
+use super::mesh::call_all;
+use super::{with_shard, Shard};
+
+fn over_limit(shard: &Shard) -> bool {
+    over(shard, 0)
+}
+
+/// Used memory above `maxmemory` minus `headroom` sixteenths of it.
+fn over(shard: &Shard, headroom: usize) -> bool {
+    let max = shard.tun.maxmemory as usize;
+    max != 0 && crate::alloc::used_memory_of(shard.nshards) > max - max / 16 * headroom
+}
+
+/// True when maxmemory is set, the process is over it, and the policy may evict.
+pub fn should_evict_everywhere() -> bool {
+    with_shard(|s| over_limit(s) && s.cfg.maxmemory_policy() != "noeviction")
+}
+
+/// Every shard evicts in small rounds until the process is a little under maxmemory
+/// (so allocations racing the write do not push it back over) or no shard has
+/// anything left to evict under the policy.
+pub async fn evict_everywhere() {
+    for _ in 0..1024 {
+        let evicted: usize = call_all(|s| {
+            let mut n = 0;
+            while n < 16 && over(s, 1) && evict_one(s) {
+                n += 1;
+            }
+            n
+        })
+        .await
+        .into_iter()
+        .sum();
+        if evicted == 0 || !with_shard(|s| over(s, 1)) {
+            break;
+        }
+    }
+}
 
 /// Make room before a denyoom command. False: still over the limit (OOM error).
-///
-/// The limit is checked against the process total (exact); each shard evicts from its
-/// own keys, so under pressure every shard sheds its part.
 pub fn make_room(shard: &mut Shard) -> bool {
-    let maxmemory = shard.tun.maxmemory as usize;
-    if maxmemory == 0 {
+    if shard.tun.maxmemory == 0 {
         return true;
     }
-    let policy = shard.cfg.maxmemory_policy().to_string();
-    let samples = (shard.cfg.get_i64("maxmemory-samples").max(1)) as usize;
     let mut guard = 0;
-    while crate::alloc::used_memory_of(shard.nshards) > maxmemory {
-        if policy == "noeviction" || guard > 10_000 {
+    while over_limit(shard) {
+        if shard.cfg.maxmemory_policy() == "noeviction" || guard > 10_000 {
             return false;
         }
         guard += 1;
-        if !evict_one(shard, &policy, samples) {
-            return false;
+        if !evict_one(shard) {
+            // Nothing left here; other shards were asked to evict before this command
+            // (`evict_everywhere`): allow a small overshoot, refuse beyond it.
+            let max = shard.tun.maxmemory as usize;
+            return crate::alloc::used_memory_of(shard.nshards) <= max + max / 16;
         }
     }
     true
 }
 
-/// Evict the best of `samples` random candidates under `policy`; false if none.
-fn evict_one(shard: &mut Shard, policy: &str, samples: usize) -> bool {
+/// Evict the best of `maxmemory-samples` candidates under the policy; false if none.
+/// Volatile policies draw their candidates only from keys with a TTL.
+fn evict_one(shard: &mut Shard) -> bool {
+    let policy = shard.cfg.maxmemory_policy().to_string();
+    let samples = shard.cfg.get_i64("maxmemory-samples").max(1) as usize;
     let volatile = policy.starts_with("volatile");
+    let decay = shard.tun.lfu_decay_time;
+    let score = |e: &super::Entry| -> u64 {
+        match policy.as_str() {
+            "allkeys-lru" | "volatile-lru" => super::access::idle_secs(e.access),
+            "allkeys-lfu" | "volatile-lfu" => 255 - super::access::lfu_decayed(e.access, decay) as u64,
+            "volatile-ttl" => u64::MAX - e.expire_at,
+            _ => 0, // random policies: the first candidate wins
+        }
+    };
     let mut best: Option<(usize, Bytes, u64)> = None; // (db, key, score: higher evicts first)
-    for db in 0..shard.dbs.len() {
-        if shard.dbs[db].is_empty() || (volatile && shard.dbs[db].expires == 0) {
+    let Shard { dbs, rng, .. } = &mut *shard;
+    for (db, d) in dbs.iter().enumerate() {
+        if d.is_empty() || (volatile && d.expires == 0) {
             continue;
         }
-        for _ in 0..samples {
-            let Some((k, e)) = shard.dbs[db].dict.random(&mut shard.rng) else { break };
-            if volatile && e.expire_at == 0 {
-                continue;
+        if volatile {
+            // Walk whole segments from a random one until enough keys with a TTL are
+            // seen: sampling the keyspace blindly could miss them all.
+            let segs = d.dict.segments();
+            let start = rng.gen_range(0..segs);
+            let mut found = 0;
+            for i in 0..segs {
+                for (k, e) in d.dict.seg_iter((start + i) % segs) {
+                    if e.expire_at == 0 {
+                        continue;
+                    }
+                    let sc = score(e);
+                    if best.as_ref().is_none_or(|b| sc > b.2) {
+                        best = Some((db, k.to_bytes(), sc));
+                    }
+                    found += 1;
+                    if found >= samples {
+                        break;
+                    }
+                }
+                if found >= samples {
+                    break;
+                }
             }
-            let score = match policy {
-                "allkeys-lru" | "volatile-lru" => super::access::idle_secs(e.access),
-                "allkeys-lfu" | "volatile-lfu" => 255 - super::access::lfu_decayed(e.access, shard.tun.lfu_decay_time) as u64,
-                "volatile-ttl" => u64::MAX - e.expire_at,
-                _ => 0, // random policies: the first sample wins
-            };
-            if best.as_ref().is_none_or(|b| score > b.2) {
-                best = Some((db, k.to_bytes(), score));
+        } else {
+            for _ in 0..samples {
+                let Some((k, e)) = d.dict.random(rng) else { break };
+                let sc = score(e);
+                if best.as_ref().is_none_or(|b| sc > b.2) {
+                    best = Some((db, k.to_bytes(), sc));
+                }
             }
         }
     }
