@@ -397,7 +397,7 @@ fn hex_val(c: u8) -> Option<u8> {
 /// `\<any>` escapes; `'...'` with `\'`; a closing quote must be followed by a blank or the
 /// end. `None` means unbalanced quotes. The C code works on a NUL-terminated string, so
 /// a NUL byte ends the line. Unquoted tokens are zero-copy slices of `line`.
-pub(crate) fn split_args(line: &Bytes) -> Option<Vec<Bytes>> {
+pub fn split_args(line: &Bytes) -> Option<Vec<Bytes>> {
     let n = memchr(0, line).unwrap_or(line.len());
     let s = &line[..n];
     // Reads past the end yield 0, like the C string's terminator.
