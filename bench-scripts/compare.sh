@@ -83,15 +83,7 @@ memtier() {
 
 # --- run ----------------------------------------------------------------------
 
-RPORT="$(free_port)"
-start_server redis "$REDIS_BIN" "$RPORT"
-TPORT="$(free_port)"
-while [ "$TPORT" = "$RPORT" ]; do TPORT="$(free_port)"; done
-if is_redis "$TESSERA_BIN"; then
-    start_server tessera "$TESSERA_BIN" "$TPORT"
-else
-    start_server tessera "$TESSERA_BIN" "$TPORT" --threads "$THREADS"
-fi
+start_pair
 
 echo "redis:   $("$REDIS_BIN" --version | head -n1) on port $RPORT" >&2
 echo "tessera: $TESSERA_BIN on port $TPORT (threads $THREADS)" >&2

@@ -81,3 +81,18 @@ start_server() {
     exit 1
 }
 
+# start_pair: redis-server and Tessera (with --threads $THREADS) on two free ports;
+# sets RPORT/RPID and TPORT/TPID.
+start_pair() {
+    RPORT="$(free_port)"
+    start_server redis "$REDIS_BIN" "$RPORT"
+    RPID=$PID
+    TPORT="$(free_port)"
+    while [ "$TPORT" = "$RPORT" ]; do TPORT="$(free_port)"; done
+    if is_redis "$TESSERA_BIN"; then
+        start_server tessera "$TESSERA_BIN" "$TPORT"
+    else
+        start_server tessera "$TESSERA_BIN" "$TPORT" --threads "$THREADS"
+    fi
+    TPID=$PID
+}

@@ -78,17 +78,7 @@ generate() {
 echo "generating LOAD=$LOAD ($KEYS keys, $VALUE_SIZE-byte values)..." >&2
 generate >"$WORK/load.resp"
 
-RPORT="$(free_port)"
-start_server redis "$REDIS_BIN" "$RPORT"
-RPID=$PID
-TPORT="$(free_port)"
-while [ "$TPORT" = "$RPORT" ]; do TPORT="$(free_port)"; done
-if is_redis "$TESSERA_BIN"; then
-    start_server tessera "$TESSERA_BIN" "$TPORT"
-else
-    start_server tessera "$TESSERA_BIN" "$TPORT" --threads "$THREADS"
-fi
-TPID=$PID
+start_pair
 
 declare -A BEFORE_MEM BEFORE_RSS AFTER_MEM AFTER_RSS KEYCOUNT
 for side in redis tessera; do

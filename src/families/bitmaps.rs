@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use super::bitops;
-use super::multikey::{fetch_strings, per_key};
+use super::multikey::{fetch_strings, on_key};
 use crate::command::table::TableBuilder;
 use crate::command::{ExecCtx, LocalBoxFuture};
 use crate::error::CmdResult;
@@ -96,9 +96,8 @@ fn bitop_cross(db: u16, a: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
             Err(e) => return Reply::error(&e),
         };
         let refs: Vec<Option<&[u8]>> = srcs.iter().map(|s| s.as_deref()).collect();
-        let out = std::sync::Arc::new(bitops::bitop_apply(op, &refs));
-        let r = per_key(db, vec![a[2].clone()], move |ctx, k| store_dest(ctx, k, (*out).clone())).await;
-        Reply::Int(r.first().copied().unwrap_or(0))
+        let out = bitops::bitop_apply(op, &refs);
+        Reply::Int(on_key(db, a[2].clone(), move |ctx, k| store_dest(ctx, k, out)).await)
     })
 }
 

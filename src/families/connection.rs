@@ -42,10 +42,6 @@ pub fn register(t: &mut TableBuilder) {
     t.conn_sync("client|help", |_, _| super::help::help("client"));
 }
 
-pub fn help(lines: &[&'static str]) -> Reply {
-    Reply::Array(lines.iter().map(|l| Reply::Simple(Bytes::from_static(l.as_bytes()))).collect())
-}
-
 fn ping(c: &mut Client, a: &[Bytes]) -> Reply {
     if a.len() > 2 {
         return Reply::error(&CmdError::WrongArity("ping".into()));

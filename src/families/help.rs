@@ -140,6 +140,14 @@ pub fn help(container: &str) -> Reply {
             "HELP",
             "    Prints this help.",
         ],
+        // Tessera's own: only the subcommands it implements.
+        "debug" => &[
+            "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "SLEEP <seconds>",
+            "    Stop the server for <seconds>. Decimals allowed.",
+            "HELP",
+            "    Prints this help.",
+        ],
         _ => &[],
     };
     Reply::Array(lines.iter().map(|l| Reply::Simple(Bytes::from_static(l.as_bytes()))).collect())

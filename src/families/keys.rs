@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::multikey::{finish, per_key, split_run, Merge};
+use super::multikey::{on_key, split_run, Merge};
 use super::numbers::parse_i64;
 use crate::command::table::TableBuilder;
 use crate::command::{ExecCtx, LocalBoxFuture};
@@ -111,36 +111,23 @@ fn rename_cross(db: u16, args: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
     Box::pin(async move {
         let nx = is_nx(&args);
         let (src, dst) = (args[1].clone(), args[2].clone());
-        if nx {
-            let e = per_key(db, vec![dst.clone()], |ctx, k| ctx.exists(k)).await;
-            if e.first().copied().unwrap_or(false) {
-                // Redis checks the source first: a missing source is an error even for NX.
-                let has_src = per_key(db, vec![src.clone()], |ctx, k| ctx.exists(k)).await;
-                if !has_src.first().copied().unwrap_or(false) {
-                    return Reply::error(&CmdError::NoSuchKey);
-                }
-                return Reply::Int(0);
+        if nx && on_key(db, dst.clone(), |ctx, k| ctx.exists(k)).await {
+            // Redis checks the source first: a missing source is an error even for NX.
+            if !on_key(db, src, |ctx, k| ctx.exists(k)).await {
+                return Reply::error(&CmdError::NoSuchKey);
             }
+            return Reply::Int(0);
         }
-        let taken = per_key(db, vec![src.clone()], |ctx, k| {
+        let taken = on_key(db, src, |ctx, k| {
             let e = ctx.lookup_write(k).map(|e| e.clone());
             if e.is_some() {
                 ctx.delete(k);
             }
             e
         })
-        .await
-        .pop()
-        .flatten();
-        let Some(entry) = taken else { return Reply::error(&CmdError::NoSuchKey) };
-        let entry = std::sync::Mutex::new(Some(entry));
-        let entry = std::sync::Arc::new(entry);
-        per_key(db, vec![dst], move |ctx, k| {
-            if let Some(e) = entry.lock().ok().and_then(|mut g| g.take()) {
-                put_entry(ctx, k, e);
-            }
-        })
         .await;
+        let Some(entry) = taken else { return Reply::error(&CmdError::NoSuchKey) };
+        on_key(db, dst, move |ctx, k| put_entry(ctx, k, entry)).await;
         if nx {
             Reply::Int(1)
         } else {
@@ -204,16 +191,16 @@ fn copy_cross(db: u16, args: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
         let Some(entry) = super::multikey::read_entry(db, args[1].clone()).await else { return Reply::Int(0) };
         let dst_db = o.dst_db.unwrap_or(db);
         let replace = o.replace;
-        let entry = std::sync::Arc::new(entry);
-        let r = per_key(dst_db, vec![args[2].clone()], move |ctx, k| {
-            if ctx.exists(k) && !replace {
-                return 0;
-            }
-            put_entry(ctx, k, (*entry).clone());
-            1
-        })
-        .await;
-        Reply::Int(r.first().copied().unwrap_or(0))
+        Reply::Int(
+            on_key(dst_db, args[2].clone(), move |ctx, k| {
+                if ctx.exists(k) && !replace {
+                    return 0;
+                }
+                put_entry(ctx, k, entry);
+                1
+            })
+            .await,
+        )
     })
 }
 
@@ -372,7 +359,3 @@ fn memory_usage(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::Int(((n + 7) & !7) as i64))
 }
 
-/// Finish hops that wrote: exported for families that build their own hops.
-pub fn _finish(ctx: ExecCtx, db: u16) {
-    finish(ctx, db, None)
-}

@@ -8,7 +8,7 @@ use crate::command::{table, ExecCtx};
 use crate::error::CmdError;
 use crate::protocol::Reply;
 use crate::shard::db::Entry;
-use crate::shard::mesh::{call_each, shard_count};
+use crate::shard::mesh::{call, call_each, shard_count};
 use crate::shard::Shard;
 use crate::slot::shard_of_key;
 
@@ -104,6 +104,22 @@ where
     call_each(jobs).await
 }
 
+/// Run `f` once on the shard owning `key` (a hop that may move data in or out).
+pub async fn on_key<R, F>(db: u16, key: Bytes, f: F) -> R
+where
+    F: FnOnce(&mut ExecCtx, &Bytes) -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let shard = shard_of_key(&key, shard_count());
+    call(shard, move |s: &mut Shard| {
+        let mut ctx = ExecCtx::new(s, db);
+        let r = f(&mut ctx, &key);
+        finish(ctx, db, None);
+        r
+    })
+    .await
+}
+
 /// Journal a hop's writes, as `exec_on_shard` does for whole commands.
 pub fn finish(ctx: ExecCtx, db: u16, effect: Option<Vec<Bytes>>) {
     if ctx.dirty > 0 {
@@ -120,5 +136,5 @@ pub async fn fetch_strings(db: u16, keys: Vec<Bytes>) -> Result<Vec<Option<Bytes
 
 /// A copy of the live entry at `key` (None if missing).
 pub async fn read_entry(db: u16, key: Bytes) -> Option<Entry> {
-    per_key(db, vec![key], |ctx, k| ctx.lookup_write(k).map(|e| e.clone())).await.pop().flatten()
+    on_key(db, key, |ctx, k| ctx.lookup_write(k).map(|e| e.clone())).await
 }

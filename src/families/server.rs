@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use bytes::Bytes;
 
-use super::connection::{help, REDIS_VERSION};
+use super::connection::REDIS_VERSION;
 use super::numbers::parse_i64;
 use crate::command::table::TableBuilder;
 use crate::command::{flags, Command};
@@ -120,7 +120,7 @@ fn debug(_: &mut Client, a: &[Bytes]) -> Reply {
             std::thread::sleep(std::time::Duration::from_secs_f64(secs.clamp(0.0, 3600.0)));
             Reply::Ok
         }
-        b"help" => help(&["DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed."]),
+        b"help" => super::help::help("debug"),
         _ => Reply::error(&CmdError::Custom(format!(
             "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
             String::from_utf8_lossy(&a[1])

@@ -210,8 +210,11 @@ fn emit(client: &mut Client, out: &mut BytesMut, reply: &Reply) {
 /// Statistics of one executed command; returns the slowlog length to keep when the
 /// command goes to the slowlog.
 fn record_stats(s: &mut crate::shard::Shard, cmd: &'static Command, reply: &Reply, usec: u64) -> Option<usize> {
-    // The threshold in force after the command (CONFIG SET may have changed it).
-    s.refresh_config();
+    // Keyed commands refreshed the config as they ran; others (CONFIG SET) may have
+    // changed the threshold: use the one in force after the command.
+    if !cmd.is_keyed() {
+        s.refresh_config();
+    }
     s.stats.total_commands += 1;
     let st = s.cmdstat(cmd.id);
     st.calls += 1;

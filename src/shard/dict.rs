@@ -251,10 +251,6 @@ impl<V> Dict<V> {
         self.segs.iter().flat_map(|s| s.table.iter().map(|e| (&e.0, &e.1)))
     }
 
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&CBytes, &mut V)> {
-        self.segs.iter_mut().flat_map(|s| s.table.iter_mut().map(|e| (&e.0, &mut e.1)))
-    }
-
     /// Iterate one segment (by index), for incremental walks.
     pub fn seg_iter(&self, seg: usize) -> impl Iterator<Item = (&CBytes, &V)> {
         self.segs.get(seg).into_iter().flat_map(|s| s.table.iter().map(|e| (&e.0, &e.1)))

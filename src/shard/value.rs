@@ -31,10 +31,6 @@ impl Value {
         Value::Str(CBytes::from_bytes(b))
     }
 
-    pub fn str_owned(b: Vec<u8>) -> Value {
-        Value::Str(CBytes::from_vec(b))
-    }
-
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
@@ -86,6 +82,6 @@ mod tests {
         assert_eq!(Value::str(&Bytes::from_static(b"123")).encoding(Enc::NoInt), "embstr");
         assert_eq!(Value::str(&Bytes::from_static(b"abc")).encoding(Enc::Auto), "embstr");
         assert_eq!(Value::str(&Bytes::from(vec![b'x'; 45])).encoding(Enc::Auto), "raw");
-        assert_eq!(Value::str_owned(b"abc".to_vec()).encoding(Enc::Raw), "raw");
+        assert_eq!(Value::Str(CBytes::from_vec(b"abc".to_vec())).encoding(Enc::Raw), "raw");
     }
 }
