@@ -573,3 +573,103 @@ fn client_reply_threads_3() {
     let srv = start("3", &[]);
     client_reply(srv.port);
 }
+
+// ---------------------------------------------------------------------------
+// Many clients at once, and a client that does not read its replies
+// ---------------------------------------------------------------------------
+
+/// 600 clients each send a 20 KB SET and a GET before anyone reads: more data in flight
+/// than the server's receive buffers hold at once. Every reply must still be right.
+fn many_clients_at_once(port: u16) {
+    let n = 600;
+    let mut conns: Vec<RawConn> = (0..n).map(|_| RawConn::connect(port)).collect();
+    let value = |i: usize| format!("{i:05}-").repeat(20 * 1024 / 6);
+    for (i, c) in conns.iter_mut().enumerate() {
+        let mut req = encode_strs(&["SET", &format!("mc:{i}"), &value(i)]);
+        req.extend(encode_strs(&["GET", &format!("mc:{i}")]));
+        c.send(&req);
+    }
+    for (i, c) in conns.iter_mut().enumerate() {
+        assert_eq!(c.read(), Resp::ok(), "SET reply of client {i}");
+        assert_eq!(c.read(), Resp::bulk(&value(i)), "GET reply of client {i}");
+    }
+    for (i, c) in conns.iter_mut().enumerate().step_by(50) {
+        assert_eq!(c.cmd(&["STRLEN", &format!("mc:{i}")]), Resp::Int(value(i).len() as i64));
+    }
+}
+
+#[test]
+fn many_clients_at_once_real_redis() {
+    let r = RedisServer::start_tcp(&[]);
+    many_clients_at_once(r.port());
+}
+
+#[test]
+fn many_clients_at_once_threads_1() {
+    let srv = start("1", &[]);
+    many_clients_at_once(srv.port);
+}
+
+#[test]
+fn many_clients_at_once_threads_3() {
+    let srv = start("3", &[]);
+    many_clients_at_once(srv.port);
+}
+
+fn used_memory(c: &mut RawConn) -> u64 {
+    let info = c.cmd(&["INFO", "memory"]).text().expect("INFO text");
+    info.lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("used_memory in INFO")
+}
+
+/// A client pipelines 300 GETs of a 1 MB value (300 MB of replies) and reads nothing.
+/// The server stops reading from it once its unsent replies pile up, so memory stays
+/// bounded while other clients are served; when the client reads, every reply arrives.
+fn slow_reader(threads: &str) {
+    let srv = start(threads, &[]);
+    let mut other = RawConn::connect(srv.port);
+    let big = "x".repeat(1 << 20);
+    assert_eq!(other.cmd(&["SET", "big", &big]), Resp::ok());
+    let baseline = used_memory(&mut other);
+    let gets = 300;
+    let mut req = Vec::new();
+    for _ in 0..gets {
+        req.extend(encode_strs(&["GET", "big"]));
+    }
+    let mut slow = RawConn::connect(srv.port);
+    slow.set_timeout(Duration::from_secs(60));
+    let mut w = slow.stream.try_clone().unwrap();
+    let writer = std::thread::spawn(move || w.write_all(&req).map(|_| ()));
+    std::thread::sleep(Duration::from_millis(500));
+    let mut peak = 0;
+    for i in 0..10 {
+        assert_eq!(other.cmd(&["PING", &format!("p{i}")]), Resp::bulk(&format!("p{i}")));
+        peak = peak.max(used_memory(&mut other));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!("threads={threads}: used_memory baseline {baseline}, peak {peak} while the reader stalls");
+    assert!(
+        peak < baseline + (32 << 20),
+        "used_memory grew from {baseline} to {peak} while a client did not read 300 MB of replies"
+    );
+    for i in 0..gets {
+        match slow.read() {
+            Resp::Bulk(Some(b)) => assert_eq!(b.len(), big.len(), "reply {i}"),
+            other => panic!("reply {i}: {:?}", show(format!("{other:?}").as_bytes())),
+        }
+    }
+    writer.join().unwrap().expect("write the pipeline");
+    assert_eq!(slow.cmd(&["PING"]), Resp::Simple("PONG".into()));
+}
+
+#[test]
+fn slow_reader_threads_1() {
+    slow_reader("1");
+}
+
+#[test]
+fn slow_reader_threads_3() {
+    slow_reader("3");
+}

@@ -1,17 +1,18 @@
 //! One client connection: read -> parse every complete request -> dispatch -> one write.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::rc::Rc;
 
 use bytes::{Bytes, BytesMut};
-use futures_lite::{AsyncReadExt, AsyncWriteExt, StreamExt};
-use glommio::net::TcpStream;
+use futures_lite::StreamExt;
 use tracing::{debug, info};
 
 use super::client::{Client, ClientInfo};
 use super::dispatch::run_requests;
 use super::registry;
+use super::uring::Socket;
 use crate::protocol::{encode, ParseLimits, Reply, RequestParser};
 use crate::server::server;
 use crate::util::now_ms;
@@ -28,30 +29,45 @@ fn is_loopback(addr: &SocketAddr) -> bool {
 }
 
 const READ_CHUNK: usize = 16 * 1024;
+/// Unsent output above which a connection stops reading until the peer catches up.
+const OUT_HIGH: usize = 1 << 20;
+const OUT_LOW: usize = 256 << 10;
+/// Input parsed into one batch of requests. Bigger arrivals run as several batches, so
+/// the checks made between batches (maxmemory, output backpressure) stay close to what
+/// Redis checks per 16 KB read.
+const BATCH_INPUT: usize = 16 << 10;
 
 /// What woke the connection.
 enum Event {
-    Read(std::io::Result<usize>),
+    Read,
     Monitor(Option<Bytes>),
     Killed,
 }
 
-pub async fn serve(mut stream: TcpStream, fd: i32) {
+/// Send one message, wait until the kernel took it; the caller then drops the socket.
+async fn refuse(sock: &Socket, msg: &str) {
+    let mut out = BytesMut::from(msg.as_bytes());
+    if sock.send(&mut out) {
+        sock.flushed(0).await;
+    }
+}
+
+pub async fn serve(sock: Socket) {
     let srv = server();
-    let peer = stream.peer_addr().ok();
-    let local = stream.local_addr().ok();
-    let _ = stream.set_nodelay(true);
+    let fd = sock.fd();
+    let peer = sock.peer_addr();
+    let local = sock.local_addr();
     let cfg = srv.config();
     let maxclients = cfg.get_i64("maxclients").max(1) as usize;
     if srv.connected_clients.load(std::sync::atomic::Ordering::Relaxed) >= maxclients {
         srv.rejected_connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
+        refuse(&sock, "-ERR max number of clients reached\r\n").await;
         return;
     }
     let requirepass = cfg.requirepass().map(|s| s.to_string());
     if cfg.get_bool("protected-mode") && requirepass.is_none() && peer.as_ref().is_some_and(|p| !is_loopback(p)) {
         srv.rejected_connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let _ = stream.write_all(format!("-{DENIED}\r\n").as_bytes()).await;
+        refuse(&sock, &format!("-{DENIED}\r\n")).await;
         return;
     }
     drop(cfg);
@@ -84,95 +100,87 @@ pub async fn serve(mut stream: TcpStream, fd: i32) {
     debug!("Accepted {}", info.borrow().addr);
     let mut parser = RequestParser::new();
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
-    // Small reads land here and are appended to `rbuf` (copying what arrived costs less
-    // than zero-filling `rbuf`'s spare capacity on every read). Big bulk strings are read
-    // straight into `rbuf`.
-    let mut chunk = vec![0u8; READ_CHUNK];
     let mut wbuf = BytesMut::with_capacity(READ_CHUNK);
-    let mut reqs: Vec<Vec<Bytes>> = Vec::new();
+    let mut reqs: VecDeque<Vec<Bytes>> = VecDeque::new();
+    // Whether output still owed to the client is sent before the socket closes (QUIT,
+    // protocol errors); a killed client or a failed socket closes at once.
+    let mut flush_on_close = true;
+    // The last batch stopped at BATCH_INPUT with more complete input waiting.
+    let mut more_input = false;
     'conn: loop {
-        let hint = parser.pending_hint();
-        let len = rbuf.len();
-        let direct = hint > READ_CHUNK;
-        if direct {
-            rbuf.resize(len + hint.min(1 << 20), 0);
-        }
-        let killed = async {
-            let _ = (&mut kill).await;
-        };
-        let monitor_line = async {
-            match client.monitor.as_mut() {
-                Some(rx) => Some(rx.next().await),
-                None => std::future::pending().await,
-            }
-        };
-        let buf: &mut [u8] = if direct { &mut rbuf[len..] } else { &mut chunk };
-        let read = futures_lite::future::or(
-            async { Event::Read(stream.read(buf).await) },
-            futures_lite::future::or(
-                async { Event::Monitor(monitor_line.await.flatten()) },
+        // Requests left over from the last round (it stopped at OUT_HIGH bytes of
+        // replies) run before anything new is parsed.
+        let leftover = !reqs.is_empty();
+        let tun = if leftover || more_input {
+            crate::shard::with_shard(|s| s.tun)
+        } else {
+            let killed = async {
+                let _ = (&mut kill).await;
+            };
+            let monitor_line = async {
+                match client.monitor.as_mut() {
+                    Some(rx) => Some(rx.next().await),
+                    None => std::future::pending().await,
+                }
+            };
+            let event = futures_lite::future::or(
                 async {
-                    killed.await;
-                    Event::Killed
+                    sock.readable().await;
+                    Event::Read
                 },
-            ),
-        )
-        .await;
-        let read = match read {
-            Event::Read(r) => Some(r),
-            Event::Killed => None,
-            Event::Monitor(line) => {
-                if direct {
-                    rbuf.truncate(len);
-                }
-                let Some(line) = line else { continue };
-                let mut out = BytesMut::from(&line[..]);
-                if let Some(rx) = client.monitor.as_mut() {
-                    while let Ok(more) = rx.try_recv() {
-                        out.extend_from_slice(&more);
-                    }
-                }
-                if stream.write_all(&out).await.is_err() {
+                futures_lite::future::or(
+                    async { Event::Monitor(monitor_line.await.flatten()) },
+                    async {
+                        killed.await;
+                        Event::Killed
+                    },
+                ),
+            )
+            .await;
+            match event {
+                Event::Read => {}
+                Event::Killed => {
+                    flush_on_close = false;
                     break;
                 }
-                continue;
-            }
-        };
-        let n = match read {
-            Some(Ok(0)) | Some(Err(_)) | None => {
-                rbuf.truncate(len);
-                break;
-            }
-            Some(Ok(n)) => n,
-        };
-        if direct {
-            rbuf.truncate(len + n);
-        } else {
-            rbuf.extend_from_slice(&chunk[..n]);
-        }
-        let tun = crate::shard::with_shard(|s| {
-            s.refresh_config();
-            s.stats.net_input_bytes += n as u64;
-            s.tun
-        });
-        let limits = ParseLimits { max_bulk_len: tun.max_bulk_len, ..ParseLimits::default() };
-        loop {
-            match parser.next(&mut rbuf, &limits) {
-                Ok(Some(req)) => reqs.push(req.args),
-                Ok(None) => break,
-                Err(e) => {
-                    info!("Protocol error ({}) from client: id={} addr={}", e.0, id, info.borrow().addr);
-                    if !reqs.is_empty() {
-                        run_requests(&mut client, std::mem::take(&mut reqs), &mut wbuf).await;
+                Event::Monitor(line) => {
+                    let Some(line) = line else { continue };
+                    let mut out = BytesMut::from(&line[..]);
+                    if let Some(rx) = client.monitor.as_mut() {
+                        while let Ok(more) = rx.try_recv() {
+                            out.extend_from_slice(&more);
+                        }
                     }
-                    encode(&Reply::Error(Bytes::from(format!("ERR {}", e.0))), client.resp3, &mut wbuf);
-                    let _ = stream.write_all(&wbuf).await;
-                    break 'conn;
+                    if !sock.send(&mut out) || !sock.flushed(OUT_HIGH).await {
+                        flush_on_close = false;
+                        break;
+                    }
+                    continue;
                 }
+            }
+            let n = match sock.take_input(&mut rbuf) {
+                Ok(0) => continue,
+                Ok(n) => n,
+                Err(()) => break,
+            };
+            crate::shard::with_shard(|s| {
+                s.refresh_config();
+                s.stats.net_input_bytes += n as u64;
+                s.tun
+            })
+        };
+        if !leftover {
+            more_input = false;
+            if !parse_batch(&mut parser, &mut rbuf, &tun, &mut reqs, &mut more_input, &mut client, &mut wbuf, id, &info)
+                .await
+            {
+                sock.send(&mut wbuf);
+                break 'conn;
             }
         }
         if parser.partial_len() + rbuf.len() > tun.query_buffer_limit {
             tracing::warn!("Closing client that reached max query buffer length: id={id} addr={}", info.borrow().addr);
+            flush_on_close = false;
             break;
         }
         if !reqs.is_empty() {
@@ -180,17 +188,21 @@ pub async fn serve(mut stream: TcpStream, fd: i32) {
                 let mut i = info.borrow_mut();
                 i.last_cmd_ms = now_ms();
             }
-            run_requests(&mut client, std::mem::take(&mut reqs), &mut wbuf).await;
+            run_requests(&mut client, &mut reqs, &mut wbuf, OUT_HIGH).await;
         }
         if !wbuf.is_empty() {
             let out = wbuf.len() as u64;
-            if stream.write_all(&wbuf).await.is_err() {
+            if !sock.send(&mut wbuf) {
+                flush_on_close = false;
                 break;
             }
             crate::shard::with_shard(|s| s.stats.net_output_bytes += out);
-            wbuf.clear();
             if wbuf.capacity() > 1 << 20 {
                 wbuf = BytesMut::with_capacity(READ_CHUNK);
+            }
+            if sock.unsent() > OUT_HIGH && !sock.flushed(OUT_LOW).await {
+                flush_on_close = false;
+                break;
             }
         }
         if client.shutdown {
@@ -204,6 +216,50 @@ pub async fn serve(mut stream: TcpStream, fd: i32) {
         }
     }
     crate::families::tx_cmds::unwatch_all(&mut client).await;
+    if flush_on_close && sock.unsent() > 0 {
+        let killed = async {
+            let _ = (&mut kill).await;
+            false
+        };
+        futures_lite::future::or(sock.flushed(0), killed).await;
+    }
+}
+
+/// Parse up to BATCH_INPUT bytes of complete requests into `reqs` (`more` says whether
+/// complete input may remain). On a protocol error, runs what came before it, writes
+/// Redis's error to `wbuf` and returns false: the connection then closes.
+#[allow(clippy::too_many_arguments)]
+async fn parse_batch(
+    parser: &mut RequestParser,
+    rbuf: &mut BytesMut,
+    tun: &crate::shard::Tunables,
+    reqs: &mut VecDeque<Vec<Bytes>>,
+    more: &mut bool,
+    client: &mut Client,
+    wbuf: &mut BytesMut,
+    id: u64,
+    info: &Rc<RefCell<ClientInfo>>,
+) -> bool {
+    let limits = ParseLimits { max_bulk_len: tun.max_bulk_len, ..ParseLimits::default() };
+    let start = rbuf.len();
+    loop {
+        if start - rbuf.len() >= BATCH_INPUT {
+            *more = !rbuf.is_empty();
+            return true;
+        }
+        match parser.next(rbuf, &limits) {
+            Ok(Some(req)) => reqs.push_back(req.args),
+            Ok(None) => return true,
+            Err(e) => {
+                info!("Protocol error ({}) from client: id={} addr={}", e.0, id, info.borrow().addr);
+                if !reqs.is_empty() {
+                    run_requests(client, reqs, wbuf, usize::MAX).await;
+                }
+                encode(&Reply::Error(Bytes::from(format!("ERR {}", e.0))), client.resp3, wbuf);
+                return false;
+            }
+        }
+    }
 }
 
 /// Unregisters the client however the connection ends (a panic included).

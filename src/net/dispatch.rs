@@ -4,6 +4,7 @@
 //! Local keyed commands run inline. Consecutive requests for one remote shard travel as
 //! one message. Commands whose keys span shards and MULTI/EXEC go through `tx`.
 
+use std::collections::VecDeque;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
@@ -273,11 +274,14 @@ fn reject(client: &mut Client, out: &mut BytesMut, cmd: Option<&'static Command>
 }
 
 /// Run a pipeline of requests, appending the replies to `out` in order.
-pub async fn run_requests(client: &mut Client, reqs: Vec<Vec<Bytes>>, out: &mut BytesMut) {
-    let mut iter = reqs.into_iter().peekable();
+/// Run queued requests in order, appending replies to `out`. Stops early, leaving the
+/// rest in `reqs`, once `out` holds `out_limit` bytes (the connection sends them first).
+pub async fn run_requests(client: &mut Client, reqs: &mut VecDeque<Vec<Bytes>>, out: &mut BytesMut, out_limit: usize) {
     let mut prev = Instant::now();
-    while let Some(args) = iter.next() {
+    while out.len() < out_limit {
+        let Some(args) = reqs.pop_front() else { break };
         if client.close {
+            reqs.clear();
             break;
         }
         // CLIENT REPLY SKIP silences the command after it.
@@ -345,20 +349,21 @@ pub async fn run_requests(client: &mut Client, reqs: Vec<Vec<Bytes>>, out: &mut 
         if let Route::Remote(target) = r {
             // Gather the following requests for the same shard into one message.
             let mut batch = vec![(cmd, args)];
-            while let Some(next) = iter.peek() {
+            while let Some(next) = reqs.front() {
                 if client.multi.is_some() {
                     break;
                 }
                 match validate(client, next) {
                     Ok(c) if c.is_keyed() && route(c, next) == Route::Remote(target) => {
-                        if let Some(a) = iter.next() {
+                        if let Some(a) = reqs.pop_front() {
                             batch.push((c, a));
                         }
                     }
                     _ => break,
                 }
             }
-            run_remote_batch(client, target, batch, out, &mut prev).await;
+            let room = out_limit.saturating_sub(out.len());
+            run_remote_batch(client, target, batch, out, &mut prev, room, reqs).await;
             continue;
         }
         let reply = execute(client, cmd, &args, false).await;
@@ -373,22 +378,40 @@ async fn run_remote_batch(
     batch: Vec<(&'static Command, Vec<Bytes>)>,
     out: &mut BytesMut,
     prev: &mut Instant,
+    room: usize,
+    reqs: &mut VecDeque<Vec<Bytes>>,
 ) {
     let db = client.db;
-    let n = batch.len();
     let now = crate::util::unix_ms_at(*prev);
-    let (replies, batch) = call(target, move |s| {
+    // The shard stops once the replies fill `room` (the rest go back to the queue, to run
+    // after the client took what was sent), or when a transaction holds keys there (the
+    // rest then wait their turn one by one).
+    let (replies, mut batch, full) = call(target, move |s| {
         let mut replies = Vec::with_capacity(batch.len());
+        let mut size = 0;
+        let mut full = false;
         for (cmd, args) in &batch {
             if !s.locks.is_idle() {
                 break;
             }
-            replies.push(exec_on_shard_at(s, cmd, db, args, now));
+            if size >= room {
+                full = true;
+                break;
+            }
+            let reply = exec_on_shard_at(s, cmd, db, args, now);
+            size += reply.approx_len();
+            replies.push(reply);
         }
-        (replies, batch)
+        (replies, batch, full)
     })
     .await;
     let done = replies.len();
+    if full {
+        for (_, args) in batch.drain(done..).rev() {
+            reqs.push_front(args);
+        }
+    }
+    let n = batch.len();
     // The batch's time is shared evenly by its commands.
     let each = lap(prev) / n.max(1) as u64;
     for (reply, (cmd, args)) in replies.iter().zip(batch.iter()) {

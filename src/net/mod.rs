@@ -3,3 +3,4 @@ pub mod conn;
 pub mod dispatch;
 pub mod monitor;
 pub mod registry;
+pub mod uring;

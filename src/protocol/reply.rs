@@ -49,6 +49,16 @@ impl Reply {
         Reply::Error(Bytes::from(e.to_string()))
     }
 
+    /// Roughly how many bytes the reply encodes to (for output limits).
+    pub fn approx_len(&self) -> usize {
+        match self {
+            Reply::Simple(b) | Reply::Error(b) | Reply::Bulk(b) | Reply::Verbatim(b) => b.len() + 16,
+            Reply::Array(v) | Reply::Set(v) | Reply::Push(v) => 16 + v.iter().map(Reply::approx_len).sum::<usize>(),
+            Reply::Map(v) => 16 + v.iter().map(|(k, v)| k.approx_len() + v.approx_len()).sum::<usize>(),
+            _ => 16,
+        }
+    }
+
     pub fn is_error(&self) -> bool {
         matches!(self, Reply::Error(_))
     }

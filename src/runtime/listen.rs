@@ -1,7 +1,7 @@
 //! Listening sockets: every shard binds the same addresses with SO_REUSEPORT.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd};
+use std::os::fd::IntoRawFd;
 
 use socket2::{Domain, Protocol, Socket, Type};
 use tracing::warn;
@@ -78,9 +78,7 @@ pub fn start_listeners(addrs: &Addrs) -> Result<(), String> {
         });
         match sock {
             Ok(s) => {
-                let fd = s.into_raw_fd();
-                let listener = unsafe { glommio::net::TcpListener::from_raw_fd(fd) };
-                glommio::spawn_local(accept_loop(listener)).detach();
+                crate::net::uring::listen(s.into_raw_fd());
                 bound += 1;
             }
             Err(e) if optional => {
@@ -95,27 +93,15 @@ pub fn start_listeners(addrs: &Addrs) -> Result<(), String> {
     Ok(())
 }
 
-async fn accept_loop(listener: glommio::net::TcpListener) {
-    loop {
-        match listener.accept().await {
-            Ok(stream) => {
-                let fd = stream.as_raw_fd();
-                glommio::spawn_local(async move {
-                    // A panic while serving one client closes that client only.
-                    let served = futures_lite::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
-                        crate::net::conn::serve(stream, fd),
-                    ))
-                    .await;
-                    if served.is_err() {
-                        tracing::warn!("Connection task panicked; the client was disconnected");
-                    }
-                })
-                .detach();
-            }
-            Err(e) => {
-                warn!("Accepting client connection: {e}");
-                glommio::timer::sleep(std::time::Duration::from_millis(10)).await;
-            }
+/// Serve one accepted client on this shard.
+pub fn spawn_connection(sock: crate::net::uring::Socket) {
+    glommio::spawn_local(async move {
+        // A panic while serving one client closes that client only.
+        let served =
+            futures_lite::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(crate::net::conn::serve(sock))).await;
+        if served.is_err() {
+            tracing::warn!("Connection task panicked; the client was disconnected");
         }
-    }
+    })
+    .detach();
 }

@@ -125,6 +125,10 @@ pub fn run(cfg: Config) -> i32 {
             STOP.with(|s| *s.borrow_mut() = Some(stop_tx));
             glommio::spawn_local(inbox_loop(inbox)).detach();
             glommio::spawn_local(cron()).detach();
+            if let Err(e) = crate::net::uring::install(listen::spawn_connection) {
+                let _ = ready.send(Err(e));
+                return;
+            }
             match listen::start_listeners(&addrs) {
                 Ok(()) => {
                     let _ = ready.send(Ok(()));

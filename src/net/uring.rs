@@ -1,0 +1,658 @@
+//! The shard's socket reactor: one io_uring per shard, beside glommio's own rings, that
+//! carries every client socket's I/O.
+//!
+//! Why our own ring: glommio arms a one-shot POLL for every read, and its rings deliver
+//! completions as task work raised by an inter-processor interrupt while the shard runs.
+//! Under load that costs more than the request itself. This ring is created with
+//! DEFER_TASKRUN, so socket events queue silently until the shard asks for them, and one
+//! `io_uring_enter` per turn:
+//! - submits every queued send (replies of many connections in one syscall),
+//! - runs the queued receive work into provided buffers (multishot recv: one
+//!   registration per connection, like a persistent epoll interest),
+//! - and accepts new connections (multishot accept).
+//!
+//! The driver task turns the ring while there is work and yields to glommio between
+//! turns; when the shard is idle it sleeps on an eventfd the ring signals, read through
+//! glommio, so timers and cross-shard messages keep running.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::os::fd::{FromRawFd, RawFd};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Poll, Waker};
+
+use bytes::{Buf, Bytes, BytesMut};
+use io_uring::{cqueue, opcode, squeue, types, IoUring};
+use tracing::warn;
+
+/// Provided receive buffers per shard, and their size. The kernel fills them in ring
+/// order and the driver copies each out and hands it back in the same turn.
+const BUF_COUNT: u16 = 512;
+const BUF_SIZE: usize = 4096;
+const BGID: u16 = 0;
+/// Received bytes a connection may hold before its receive is paused (it resumes when
+/// the connection takes its input).
+const RX_PAUSE: usize = 64 << 10;
+
+const K_RECV: u64 = 1;
+const K_SEND: u64 = 2;
+const K_CANCEL: u64 = 3;
+const K_ACCEPT: u64 = 4;
+
+const IORING_ENTER_GETEVENTS: u32 = 1;
+
+fn user_data(idx: u32, kind: u64) -> u64 {
+    (idx as u64) << 8 | kind
+}
+
+/// The provided-buffer ring shared by every receive on this shard.
+struct BufRing {
+    ring: *mut u8,
+    mem: *mut u8,
+    tail: u16,
+}
+
+impl BufRing {
+    fn new() -> Self {
+        // Mapped directly, not through the allocator: like the kernel's socket buffers,
+        // this is I/O memory and not part of used_memory (maxmemory counts data).
+        let map = |len: usize| unsafe {
+            let p = libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            );
+            if p == libc::MAP_FAILED {
+                panic!("mmap of {len} bytes for receive buffers failed: {}", std::io::Error::last_os_error());
+            }
+            p as *mut u8
+        };
+        let ring = map(BUF_COUNT as usize * 16);
+        let mem = map(BUF_COUNT as usize * BUF_SIZE);
+        let mut b = BufRing { ring, mem, tail: 0 };
+        for bid in 0..BUF_COUNT {
+            b.push(bid);
+        }
+        b.publish();
+        b
+    }
+
+    fn buf(&self, bid: u16, len: usize) -> &[u8] {
+        debug_assert!(bid < BUF_COUNT && len <= BUF_SIZE);
+        // SAFETY: bid indexes a BUF_SIZE slice inside `mem`; the kernel finished writing it
+        // when it posted the completion naming it.
+        unsafe { std::slice::from_raw_parts(self.mem.add(bid as usize * BUF_SIZE), len.min(BUF_SIZE)) }
+    }
+
+    /// Hand buffer `bid` back (visible to the kernel at the next `publish`).
+    fn push(&mut self, bid: u16) {
+        let slot = (self.tail & (BUF_COUNT - 1)) as usize;
+        // SAFETY: struct io_uring_buf { u64 addr; u32 len; u16 bid; u16 resv } at slot*16;
+        // resv of entry 0 is the shared tail, so it is never written here.
+        unsafe {
+            let e = self.ring.add(slot * 16);
+            (e as *mut u64).write(self.mem.add(bid as usize * BUF_SIZE) as u64);
+            (e.add(8) as *mut u32).write(BUF_SIZE as u32);
+            (e.add(12) as *mut u16).write(bid);
+        }
+        self.tail = self.tail.wrapping_add(1);
+    }
+
+    fn publish(&self) {
+        // SAFETY: the tail lives at byte 14 of the ring, aligned for u16.
+        let tail = unsafe { &*(self.ring.add(14) as *const std::sync::atomic::AtomicU16) };
+        tail.store(self.tail, std::sync::atomic::Ordering::Release);
+    }
+}
+
+#[derive(Default)]
+struct Slot {
+    fd: RawFd,
+    /// The connection still holds its `Socket`.
+    live: bool,
+    /// Operations the kernel still owns (their final completion has not arrived).
+    ops: u32,
+    rx: BytesMut,
+    /// Set once the receive side ended: 0 for EOF, a negative errno for an error.
+    rx_end: Option<i32>,
+    rx_armed: bool,
+    rx_paused: bool,
+    rx_waker: Option<Waker>,
+    /// The send the kernel is working on, and what queued up behind it.
+    tx: Option<Bytes>,
+    tx_more: BytesMut,
+    tx_err: bool,
+    tx_waker: Option<Waker>,
+}
+
+pub struct Reactor {
+    ring: IoUring,
+    bufs: BufRing,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    listeners: Vec<RawFd>,
+    cqes: Vec<(u64, i32, u32)>,
+    rearm: Vec<u32>,
+    /// The driver sleeps (eventfd armed); a new submission must wake it.
+    idle: bool,
+    driver: Option<Waker>,
+    poke: bool,
+    efd: RawFd,
+    accepted: Vec<Socket>,
+}
+
+thread_local! {
+    static REACTOR: RefCell<Option<Reactor>> = const { RefCell::new(None) };
+}
+
+fn with<T>(f: impl FnOnce(&mut Reactor) -> T) -> Option<T> {
+    REACTOR.try_with(|r| r.borrow_mut().as_mut().map(f)).ok().flatten()
+}
+
+/// Create this shard's ring and start its driver. `spawn` serves each accepted socket.
+pub fn install(spawn: fn(Socket)) -> Result<(), String> {
+    let ring = IoUring::builder()
+        .setup_single_issuer()
+        .setup_defer_taskrun()
+        .setup_taskrun_flag()
+        .setup_cqsize(8192)
+        .build(1024)
+        .map_err(|e| format!("Could not create the socket io_uring (DEFER_TASKRUN needs Linux 6.1+): {e}"))?;
+    let bufs = BufRing::new();
+    // SAFETY: the ring memory stays allocated for the life of the io_uring (see Drop).
+    unsafe {
+        ring.submitter()
+            .register_buf_ring_with_flags(bufs.ring as u64, BUF_COUNT, BGID, 0)
+            .map_err(|e| format!("Could not register receive buffers: {e}"))?;
+    }
+    let efd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+    if efd < 0 {
+        return Err(format!("eventfd: {}", std::io::Error::last_os_error()));
+    }
+    ring.submitter().register_eventfd(efd).map_err(|e| format!("Could not register the ring eventfd: {e}"))?;
+    let r = Reactor {
+        ring,
+        bufs,
+        slots: Vec::new(),
+        free: Vec::new(),
+        listeners: Vec::new(),
+        cqes: Vec::with_capacity(256),
+        rearm: Vec::new(),
+        idle: false,
+        driver: None,
+        poke: false,
+        efd,
+        accepted: Vec::new(),
+    };
+    REACTOR.with(|cell| *cell.borrow_mut() = Some(r));
+    glommio::spawn_local(drive(efd, spawn)).detach();
+    Ok(())
+}
+
+/// Accept connections on `fd` (a listening socket) through the ring.
+pub fn listen(fd: RawFd) {
+    with(|r| {
+        let idx = r.listeners.len() as u32;
+        r.listeners.push(fd);
+        r.arm_accept(idx);
+    });
+}
+
+impl Reactor {
+    fn push(&mut self, e: squeue::Entry) {
+        // SAFETY: every buffer an entry points at is owned by its slot (or the buffer
+        // ring) until the entry's final completion.
+        unsafe {
+            while self.ring.submission().push(&e).is_err() {
+                if let Err(err) = self.ring.submit() {
+                    warn!("io_uring submit: {err}");
+                }
+            }
+        }
+        if self.idle && !self.poke {
+            self.poke = true;
+            if let Some(w) = self.driver.take() {
+                w.wake();
+            }
+        }
+    }
+
+    fn arm_accept(&mut self, idx: u32) {
+        let fd = self.listeners[idx as usize];
+        let e = opcode::AcceptMulti::new(types::Fd(fd))
+            .flags(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
+            .build()
+            .user_data(user_data(idx, K_ACCEPT));
+        self.push(e);
+    }
+
+    fn arm_recv(&mut self, idx: u32) {
+        let s = &mut self.slots[idx as usize];
+        if s.rx_armed || s.rx_end.is_some() || !s.live {
+            return;
+        }
+        s.rx_armed = true;
+        s.ops += 1;
+        let e = opcode::RecvMulti::new(types::Fd(s.fd), BGID).build().user_data(user_data(idx, K_RECV));
+        self.push(e);
+    }
+
+    fn start_send(&mut self, idx: u32, data: Bytes) {
+        let s = &mut self.slots[idx as usize];
+        let e = opcode::Send::new(types::Fd(s.fd), data.as_ptr(), data.len() as u32)
+            .flags(libc::MSG_NOSIGNAL)
+            .build()
+            .user_data(user_data(idx, K_SEND));
+        s.tx = Some(data);
+        s.ops += 1;
+        self.push(e);
+    }
+
+    fn register(&mut self, fd: RawFd) -> u32 {
+        let idx = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.slots.push(Slot::default());
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let s = &mut self.slots[idx as usize];
+        *s = Slot { fd, live: true, ..Slot::default() };
+        self.arm_recv(idx);
+        idx
+    }
+
+    /// The connection dropped its socket: cancel what the kernel still holds, then close.
+    fn release(&mut self, idx: u32) {
+        let s = &mut self.slots[idx as usize];
+        s.live = false;
+        s.rx = BytesMut::new();
+        s.tx_more = BytesMut::new();
+        s.rx_waker = None;
+        s.tx_waker = None;
+        if s.ops == 0 {
+            self.close_slot(idx);
+        } else {
+            let fd = s.fd;
+            let e = opcode::AsyncCancel2::new(types::CancelBuilder::fd(types::Fd(fd)).all())
+                .build()
+                .user_data(user_data(idx, K_CANCEL));
+            self.push(e);
+        }
+    }
+
+    fn close_slot(&mut self, idx: u32) {
+        let s = &mut self.slots[idx as usize];
+        if s.fd >= 0 {
+            unsafe { libc::close(s.fd) };
+        }
+        *s = Slot { fd: -1, ..Slot::default() };
+        self.free.push(idx);
+    }
+
+    /// Submit, run the kernel's queued socket work and handle every completion.
+    /// Returns whether anything happened.
+    fn turn(&mut self) -> bool {
+        let to_submit = self.ring.submission().len() as u32;
+        // SAFETY: no argument is passed; flags are plain GETEVENTS.
+        let entered =
+            unsafe { self.ring.submitter().enter::<libc::sigset_t>(to_submit, 0, IORING_ENTER_GETEVENTS, None) };
+        if let Err(e) = entered {
+            if !matches!(e.raw_os_error(), Some(libc::EINTR) | Some(libc::EAGAIN) | Some(libc::EBUSY)) {
+                warn!("io_uring_enter: {e}");
+            }
+        }
+        let mut cqes = std::mem::take(&mut self.cqes);
+        cqes.extend(self.ring.completion().map(|c| (c.user_data(), c.result(), c.flags())));
+        let busy = !cqes.is_empty() || to_submit > 0;
+        for &(ud, res, flags) in &cqes {
+            let idx = (ud >> 8) as u32;
+            match ud & 0xff {
+                K_RECV => self.on_recv(idx, res, flags),
+                K_SEND => self.on_send(idx, res),
+                K_ACCEPT => self.on_accept(idx, res, flags),
+                _ => {}
+            }
+        }
+        cqes.clear();
+        self.cqes = cqes;
+        self.bufs.publish();
+        while let Some(idx) = self.rearm.pop() {
+            self.arm_recv(idx);
+        }
+        busy
+    }
+
+    fn on_recv(&mut self, idx: u32, res: i32, flags: u32) {
+        let more = cqueue::more(flags);
+        let s = &mut self.slots[idx as usize];
+        if let Some(bid) = cqueue::buffer_select(flags) {
+            if res > 0 && s.live {
+                s.rx.extend_from_slice(self.bufs.buf(bid, res as usize));
+            }
+            self.bufs.push(bid);
+        }
+        let s = &mut self.slots[idx as usize];
+        let mut wake = res > 0;
+        if res == 0 {
+            s.rx_end = Some(0);
+            wake = true;
+        } else if res < 0 && res != -libc::ENOBUFS && res != -libc::ECANCELED {
+            s.rx_end = Some(res);
+            wake = true;
+        }
+        if !more {
+            s.rx_armed = false;
+            s.ops -= 1;
+            if !s.live {
+                if s.ops == 0 {
+                    self.close_slot(idx);
+                }
+                return;
+            }
+            if s.rx_end.is_none() && !s.rx_paused {
+                self.rearm.push(idx);
+            }
+        } else if s.rx.len() > RX_PAUSE && !s.rx_paused && s.live {
+            s.rx_paused = true;
+            let e = opcode::AsyncCancel::new(user_data(idx, K_RECV)).build().user_data(user_data(idx, K_CANCEL));
+            self.push(e);
+        }
+        let s = &mut self.slots[idx as usize];
+        if wake {
+            if let Some(w) = s.rx_waker.take() {
+                w.wake();
+            }
+        }
+    }
+
+    fn on_send(&mut self, idx: u32, res: i32) {
+        let s = &mut self.slots[idx as usize];
+        s.ops -= 1;
+        let sent = s.tx.take();
+        if !s.live {
+            if s.ops == 0 {
+                self.close_slot(idx);
+            }
+            return;
+        }
+        if res < 0 {
+            s.tx_err = true;
+            s.tx_more = BytesMut::new();
+        } else if let Some(mut b) = sent {
+            if (res as usize) < b.len() {
+                b.advance(res as usize);
+                self.start_send(idx, b);
+            } else if !s.tx_more.is_empty() {
+                let next = s.tx_more.split().freeze();
+                self.start_send(idx, next);
+            }
+        }
+        let s = &mut self.slots[idx as usize];
+        if let Some(w) = s.tx_waker.take() {
+            w.wake();
+        }
+    }
+
+    fn on_accept(&mut self, idx: u32, res: i32, flags: u32) {
+        if res >= 0 {
+            set_nodelay(res);
+            let slot = self.register(res);
+            // Spawned by the driver once the reactor is released (glommio runs a new task
+            // right away).
+            self.accepted.push(Socket { idx: slot, fd: res });
+        } else if res != -libc::ECANCELED {
+            warn!("Accepting client connection: {}", std::io::Error::from_raw_os_error(-res));
+        }
+        if !cqueue::more(flags) {
+            if res < 0 {
+                // Out of descriptors and the like: retry shortly instead of spinning.
+                glommio::spawn_local(async move {
+                    glommio::timer::sleep(std::time::Duration::from_millis(10)).await;
+                    with(|r| r.arm_accept(idx));
+                })
+                .detach();
+            } else {
+                self.arm_accept(idx);
+            }
+        }
+    }
+
+    /// Work may be pending in the kernel that the last turn did not run.
+    fn kernel_work_pending(&mut self) -> bool {
+        let sq = self.ring.submission();
+        sq.taskrun() || !sq.is_empty()
+    }
+}
+
+fn set_nodelay(fd: RawFd) {
+    let one: libc::c_int = 1;
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_NODELAY,
+            &one as *const _ as *const libc::c_void,
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
+}
+
+/// Turn the ring while there is work; sleep on the ring's eventfd when there is none.
+async fn drive(efd: RawFd, spawn: fn(Socket)) {
+    // glommio reads the eventfd for us while the shard is idle; the file owns a dup.
+    let dup = unsafe { libc::dup(efd) };
+    let file = Rc::new(unsafe { glommio::io::BufferedFile::from_raw_fd(dup) });
+    let mut wait: Option<Pin<Box<dyn Future<Output = ()>>>> = None;
+    let mut accepted = Vec::new();
+    loop {
+        let busy = with(|r| {
+            let busy = r.turn();
+            std::mem::swap(&mut accepted, &mut r.accepted);
+            busy
+        });
+        for sock in accepted.drain(..) {
+            spawn(sock);
+        }
+        if busy.unwrap_or(false) {
+            futures_lite::future::yield_now().await;
+            continue;
+        }
+        // About to sleep: let the kernel signal the eventfd, then look once more so a
+        // completion that raced with this decision is not slept through.
+        let still_busy = with(|r| {
+            r.ring.completion().enable_eventfd();
+            r.turn() || r.kernel_work_pending() || !r.accepted.is_empty()
+        })
+        .unwrap_or(false);
+        if still_busy {
+            with(|r| r.ring.completion().disable_eventfd());
+            futures_lite::future::yield_now().await;
+            continue;
+        }
+        with(|r| {
+            r.idle = true;
+            r.poke = false;
+        });
+        let w = wait.get_or_insert_with(|| {
+            let f = file.clone();
+            Box::pin(async move {
+                let _ = f.read_at(0, 8).await;
+            })
+        });
+        let fired = std::future::poll_fn(|cx| {
+            if w.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(true);
+            }
+            let poked = with(|r| {
+                if r.poke {
+                    true
+                } else {
+                    r.driver = Some(cx.waker().clone());
+                    false
+                }
+            })
+            .unwrap_or(true);
+            if poked {
+                Poll::Ready(false)
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+        if fired {
+            wait = None;
+            let mut v = 0u64;
+            unsafe { libc::read(efd, &mut v as *mut u64 as *mut libc::c_void, 8) };
+        }
+        with(|r| {
+            r.idle = false;
+            r.poke = false;
+            r.driver = None;
+            r.ring.completion().disable_eventfd();
+        });
+    }
+}
+
+/// A client socket whose I/O runs on this shard's ring. Dropping it closes the socket
+/// once the kernel has let go of it.
+pub struct Socket {
+    idx: u32,
+    fd: RawFd,
+}
+
+impl Socket {
+    pub fn fd(&self) -> RawFd {
+        self.fd
+    }
+
+    pub fn peer_addr(&self) -> Option<std::net::SocketAddr> {
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(self.fd) };
+        socket2::SockRef::from(&fd).peer_addr().ok().and_then(|a| a.as_socket())
+    }
+
+    pub fn local_addr(&self) -> Option<std::net::SocketAddr> {
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(self.fd) };
+        socket2::SockRef::from(&fd).local_addr().ok().and_then(|a| a.as_socket())
+    }
+
+    /// Resolves once input (or the end of input) is waiting.
+    pub fn readable(&self) -> impl Future<Output = ()> + '_ {
+        std::future::poll_fn(move |cx| {
+            with(|r| {
+                let s = &mut r.slots[self.idx as usize];
+                if !s.rx.is_empty() || s.rx_end.is_some() {
+                    Poll::Ready(())
+                } else {
+                    match &s.rx_waker {
+                        Some(w) if w.will_wake(cx.waker()) => {}
+                        _ => s.rx_waker = Some(cx.waker().clone()),
+                    }
+                    Poll::Pending
+                }
+            })
+            .unwrap_or(Poll::Ready(()))
+        })
+    }
+
+    /// Move the received bytes to the end of `dst`. `Ok(0)` means nothing yet; `Err`
+    /// means the peer closed (or the socket failed) and nothing is left.
+    pub fn take_input(&self, dst: &mut BytesMut) -> Result<usize, ()> {
+        with(|r| {
+            let s = &mut r.slots[self.idx as usize];
+            let n = s.rx.len();
+            if n == 0 {
+                return if s.rx_end.is_some() { Err(()) } else { Ok(0) };
+            }
+            if dst.is_empty() {
+                std::mem::swap(dst, &mut s.rx);
+            } else {
+                dst.extend_from_slice(&s.rx);
+                s.rx.clear();
+            }
+            // A paused receive resumes now; if its cancel is still on the way, the final
+            // completion re-arms it.
+            let resume = s.rx_paused && !s.rx_armed;
+            s.rx_paused = false;
+            if resume {
+                r.arm_recv(self.idx);
+            }
+            Ok(n)
+        })
+        .unwrap_or(Err(()))
+    }
+
+    /// Queue `out` to be sent (it is left empty). Returns false once the socket failed.
+    pub fn send(&self, out: &mut BytesMut) -> bool {
+        with(|r| {
+            let s = &mut r.slots[self.idx as usize];
+            if s.tx_err {
+                out.clear();
+                return false;
+            }
+            if out.is_empty() {
+                return true;
+            }
+            if s.tx.is_none() {
+                let data = out.split().freeze();
+                r.start_send(self.idx, data);
+            } else {
+                s.tx_more.extend_from_slice(out);
+                out.clear();
+            }
+            true
+        })
+        .unwrap_or(false)
+    }
+
+    /// Bytes accepted by `send` that the kernel has not taken yet.
+    pub fn unsent(&self) -> usize {
+        with(|r| {
+            let s = &r.slots[self.idx as usize];
+            s.tx.as_ref().map_or(0, |b| b.len()) + s.tx_more.len()
+        })
+        .unwrap_or(0)
+    }
+
+    /// Wait until at most `limit` bytes are unsent. Returns false if the socket failed.
+    pub async fn flushed(&self, limit: usize) -> bool {
+        std::future::poll_fn(|cx| {
+            with(|r| {
+                let s = &mut r.slots[self.idx as usize];
+                if s.tx_err {
+                    return Poll::Ready(false);
+                }
+                let unsent = s.tx.as_ref().map_or(0, |b| b.len()) + s.tx_more.len();
+                if unsent <= limit {
+                    return Poll::Ready(true);
+                }
+                s.tx_waker = Some(cx.waker().clone());
+                Poll::Pending
+            })
+            .unwrap_or(Poll::Ready(false))
+        })
+        .await
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        let idx = self.idx;
+        if with(|r| r.release(idx)).is_none() {
+            // The shard is being torn down; the socket just closes.
+            unsafe { libc::close(self.fd) };
+        }
+    }
+}
+
+impl Drop for Reactor {
+    fn drop(&mut self) {
+        unsafe { libc::close(self.efd) };
+        // The kernel may still write into the receive buffers until the ring is gone;
+        // they are left allocated (this only happens when the shard exits).
+    }
+}
