@@ -78,3 +78,16 @@ pub fn rss() -> usize {
         .and_then(|s| s.split_whitespace().nth(1)?.parse::<usize>().ok())
         .map_or(0, |pages| pages * 4096)
 }
+
+extern "C" {
+    // mimalloc's own API (linked in by the mimalloc crate).
+    fn mi_collect(force: bool);
+}
+
+/// Let mimalloc return this thread's freed pages to the OS now. mimalloc purges lazily,
+/// from inside later allocations, so a shard that went quiet after a burst of writes
+/// would otherwise keep that memory resident.
+pub fn collect() {
+    // SAFETY: mi_collect only walks this thread's heap.
+    unsafe { mi_collect(false) };
+}

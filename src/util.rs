@@ -22,6 +22,13 @@ pub fn unix_ms_at(t: std::time::Instant) -> u64 {
     ms + t.saturating_duration_since(base).as_millis() as u64
 }
 
+/// Unix ms as of this thread's last `reanchor` (its shard's last cron tick): a clock for
+/// coarse uses, like Redis's cached `server.lruclock`, that costs no clock read.
+#[inline]
+pub fn cached_ms() -> u64 {
+    ANCHOR.with(|a| a.get().1)
+}
+
 /// Re-read the wall clock (follows NTP steps and slews).
 pub fn reanchor() {
     ANCHOR.with(|a| a.set((std::time::Instant::now(), now_ms())));

@@ -673,3 +673,93 @@ fn slow_reader_threads_1() {
 fn slow_reader_threads_3() {
     slow_reader("3");
 }
+
+/// A client writes a whole pipeline (400k GETs of a 256-byte value: 10 MB of requests,
+/// 100 MB of replies, more than the socket buffers hold) before it reads anything, as pipelining client libraries do. The server must keep
+/// reading while replies wait, or both sides block on full socket buffers.
+fn write_all_then_read(port: u16) {
+    let mut c = RawConn::connect(port);
+    assert_eq!(c.cmd(&["SET", "kk", &"v".repeat(256)]), Resp::ok());
+    let n = 400_000;
+    let mut req = Vec::new();
+    for _ in 0..n {
+        req.extend(encode_strs(&["GET", "kk"]));
+    }
+    c.stream.set_write_timeout(Some(Duration::from_secs(30))).unwrap();
+    let started = Instant::now();
+    c.stream.write_all(&req).expect("the server stopped reading a pipeline whose replies were not read yet");
+    for i in 0..n {
+        match c.read() {
+            Resp::Bulk(Some(b)) => assert_eq!(b.len(), 256, "reply {i}"),
+            other => panic!("reply {i}: {:?}", show(format!("{other:?}").as_bytes())),
+        }
+    }
+    eprintln!("400k-GET pipeline written then read in {:?}", started.elapsed());
+    assert_eq!(c.cmd(&["PING"]), Resp::Simple("PONG".into()));
+}
+
+#[test]
+fn write_all_then_read_real_redis() {
+    let r = RedisServer::start_tcp(&[]);
+    write_all_then_read(r.port());
+}
+
+#[test]
+fn write_all_then_read_threads_1() {
+    let srv = start("1", &[]);
+    write_all_then_read(srv.port);
+}
+
+#[test]
+fn write_all_then_read_threads_3() {
+    let srv = start("3", &[]);
+    write_all_then_read(srv.port);
+}
+
+/// CLIENT KILL takes effect on a client whose replies are backed up: it leaves CLIENT
+/// LIST and none of its remaining commands run.
+fn kill_backed_up_client(port: u16) {
+    let mut admin = RawConn::connect(port);
+    assert_eq!(admin.cmd(&["SET", "big", &"b".repeat(1 << 20)]), Resp::ok());
+    let mut slow = RawConn::connect(port);
+    let id = slow.cmd(&["CLIENT", "ID"]).int().expect("CLIENT ID");
+    let mut req = Vec::new();
+    for _ in 0..40 {
+        req.extend(encode_strs(&["GET", "big"]));
+        req.extend(encode_strs(&["INCR", "ctr"]));
+    }
+    slow.send(&req);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(admin.cmd(&["CLIENT", "KILL", "ID", &id.to_string()]), Resp::Int(1));
+    let listed = |admin: &mut RawConn| {
+        admin.cmd(&["CLIENT", "LIST"]).text().unwrap_or_default().lines().any(|l| l.starts_with(&format!("id={id} ")))
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while listed(&mut admin) {
+        assert!(Instant::now() < deadline, "killed client {id} is still in CLIENT LIST");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let ctr = admin.cmd(&["GET", "ctr"]);
+    // The killed client now reads: whatever it gets, no more of its commands run.
+    let _ = slow.drain(Duration::from_millis(500));
+    assert_eq!(admin.cmd(&["GET", "ctr"]), ctr, "commands of a killed client ran after the kill");
+    assert_eq!(admin.cmd(&["PING"]), Resp::Simple("PONG".into()));
+}
+
+#[test]
+fn kill_backed_up_client_real_redis() {
+    let r = RedisServer::start_tcp(&[]);
+    kill_backed_up_client(r.port());
+}
+
+#[test]
+fn kill_backed_up_client_threads_1() {
+    let srv = start("1", &[]);
+    kill_backed_up_client(srv.port);
+}
+
+#[test]
+fn kill_backed_up_client_threads_3() {
+    let srv = start("3", &[]);
+    kill_backed_up_client(srv.port);
+}

@@ -112,6 +112,10 @@ pub async fn serve(sock: Socket) {
         // replies) run before anything new is parsed.
         let leftover = !reqs.is_empty();
         let tun = if leftover || more_input {
+            if futures_lite::future::poll_once(&mut kill).await.is_some() {
+                flush_on_close = false;
+                break;
+            }
             crate::shard::with_shard(|s| s.tun)
         } else {
             let killed = async {
@@ -151,9 +155,19 @@ pub async fn serve(sock: Socket) {
                             out.extend_from_slice(&more);
                         }
                     }
-                    if !sock.send(&mut out) || !sock.flushed(OUT_HIGH).await {
+                    if !sock.send(&mut out) {
                         flush_on_close = false;
                         break;
+                    }
+                    if sock.unsent() > OUT_HIGH {
+                        let limit = crate::shard::with_shard(|s| s.tun.query_buffer_limit);
+                        match drain(&sock, &mut kill, &mut rbuf, &parser, limit).await {
+                            Drained::Flushed => more_input = !rbuf.is_empty(),
+                            other => {
+                                flush_on_close = other.flush_before_close(id, &info);
+                                break;
+                            }
+                        }
                     }
                     continue;
                 }
@@ -200,9 +214,14 @@ pub async fn serve(sock: Socket) {
             if wbuf.capacity() > 1 << 20 {
                 wbuf = BytesMut::with_capacity(READ_CHUNK);
             }
-            if sock.unsent() > OUT_HIGH && !sock.flushed(OUT_LOW).await {
-                flush_on_close = false;
-                break;
+            if sock.unsent() > OUT_HIGH {
+                match drain(&sock, &mut kill, &mut rbuf, &parser, tun.query_buffer_limit).await {
+                    Drained::Flushed => more_input = !rbuf.is_empty(),
+                    other => {
+                        flush_on_close = other.flush_before_close(id, &info);
+                        break;
+                    }
+                }
             }
         }
         if client.shutdown {
@@ -222,6 +241,77 @@ pub async fn serve(sock: Socket) {
             false
         };
         futures_lite::future::or(sock.flushed(0), killed).await;
+    }
+}
+
+/// How waiting for the peer to take its replies ended.
+enum Drained {
+    /// Unsent output is down to OUT_LOW.
+    Flushed,
+    /// The socket failed.
+    Failed,
+    /// CLIENT KILL or shutdown.
+    Killed,
+    /// The peer closed its side.
+    InputEnd,
+    /// The input that arrived meanwhile passed client-query-buffer-limit.
+    InputLimit,
+}
+
+impl Drained {
+    /// Whether replies already made are still sent before the socket closes.
+    fn flush_before_close(&self, id: u64, info: &Rc<RefCell<ClientInfo>>) -> bool {
+        if let Drained::InputLimit = self {
+            tracing::warn!("Closing client that reached max query buffer length: id={id} addr={}", info.borrow().addr);
+        }
+        matches!(self, Drained::InputEnd)
+    }
+}
+
+/// Wait until the peer took most of its replies. Input keeps being read into `rbuf`
+/// meanwhile (it runs later), so a client that sends its whole pipeline before reading
+/// cannot deadlock against us; only execution waits.
+async fn drain(
+    sock: &Socket,
+    kill: &mut futures_channel::oneshot::Receiver<()>,
+    rbuf: &mut BytesMut,
+    parser: &RequestParser,
+    limit: usize,
+) -> Drained {
+    enum Ev {
+        Flushed(bool),
+        Input,
+        Killed,
+    }
+    loop {
+        let ev = futures_lite::future::or(
+            async { Ev::Flushed(sock.flushed(OUT_LOW).await) },
+            futures_lite::future::or(
+                async {
+                    sock.readable().await;
+                    Ev::Input
+                },
+                async {
+                    let _ = (&mut *kill).await;
+                    Ev::Killed
+                },
+            ),
+        )
+        .await;
+        match ev {
+            Ev::Flushed(true) => return Drained::Flushed,
+            Ev::Flushed(false) => return Drained::Failed,
+            Ev::Killed => return Drained::Killed,
+            Ev::Input => match sock.take_input(rbuf) {
+                Ok(n) => {
+                    crate::shard::with_shard(|s| s.stats.net_input_bytes += n as u64);
+                    if parser.partial_len() + rbuf.len() > limit {
+                        return Drained::InputLimit;
+                    }
+                }
+                Err(()) => return Drained::InputEnd,
+            },
+        }
     }
 }
 

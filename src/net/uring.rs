@@ -22,13 +22,13 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::BytesMut;
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 use tracing::warn;
 
 /// Provided receive buffers per shard, and their size. The kernel fills them in ring
 /// order and the driver copies each out and hands it back in the same turn.
-const BUF_COUNT: u16 = 512;
+const BUF_COUNT: u16 = 256;
 const BUF_SIZE: usize = 4096;
 const BGID: u16 = 0;
 /// Received bytes a connection may hold before its receive is paused (it resumes when
@@ -122,8 +122,12 @@ struct Slot {
     rx_armed: bool,
     rx_paused: bool,
     rx_waker: Option<Waker>,
-    /// The send the kernel is working on, and what queued up behind it.
-    tx: Option<Bytes>,
+    /// The buffer the kernel is sending from (`tx_off` bytes of it sent so far) while
+    /// `tx_busy`, and what queued up behind it. The connection's reply buffer and these
+    /// two rotate by swapping, so steady traffic neither allocates nor copies.
+    tx: BytesMut,
+    tx_off: usize,
+    tx_busy: bool,
     tx_more: BytesMut,
     tx_err: bool,
     tx_waker: Option<Waker>,
@@ -159,7 +163,7 @@ pub fn install(spawn: fn(Socket)) -> Result<(), String> {
         .setup_single_issuer()
         .setup_defer_taskrun()
         .setup_taskrun_flag()
-        .setup_cqsize(8192)
+        .setup_cqsize(4096)
         .build(1024)
         .map_err(|e| format!("Could not create the socket io_uring (DEFER_TASKRUN needs Linux 6.1+): {e}"))?;
     let bufs = BufRing::new();
@@ -203,14 +207,21 @@ pub fn listen(fd: RawFd) {
 }
 
 impl Reactor {
-    fn push(&mut self, e: squeue::Entry) {
+    /// Queue an entry (submitted at the next turn). False if the submission queue stays
+    /// full because the kernel refuses submissions; the caller fails the operation.
+    #[must_use]
+    fn push(&mut self, e: squeue::Entry) -> bool {
+        let mut tries = 0;
         // SAFETY: every buffer an entry points at is owned by its slot (or the buffer
         // ring) until the entry's final completion.
-        unsafe {
-            while self.ring.submission().push(&e).is_err() {
-                if let Err(err) = self.ring.submit() {
-                    warn!("io_uring submit: {err}");
-                }
+        while unsafe { self.ring.submission().push(&e).is_err() } {
+            tries += 1;
+            if tries > 64 {
+                tracing::error!("io_uring submission queue stays full; failing the operation");
+                return false;
+            }
+            if let Err(err) = self.ring.submit() {
+                warn!("io_uring submit: {err}");
             }
         }
         if self.idle && !self.poke {
@@ -218,6 +229,20 @@ impl Reactor {
             if let Some(w) = self.driver.take() {
                 w.wake();
             }
+        }
+        true
+    }
+
+    /// A receive or send could not be queued: the socket counts as failed.
+    fn fail(&mut self, idx: u32) {
+        let s = &mut self.slots[idx as usize];
+        s.rx_end.get_or_insert(-libc::EIO);
+        s.tx_err = true;
+        if let Some(w) = s.rx_waker.take() {
+            w.wake();
+        }
+        if let Some(w) = s.tx_waker.take() {
+            w.wake();
         }
     }
 
@@ -227,7 +252,9 @@ impl Reactor {
             .flags(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
             .build()
             .user_data(user_data(idx, K_ACCEPT));
-        self.push(e);
+        if !self.push(e) {
+            tracing::error!("Could not re-arm accepting on listener {fd}");
+        }
     }
 
     fn arm_recv(&mut self, idx: u32) {
@@ -235,21 +262,37 @@ impl Reactor {
         if s.rx_armed || s.rx_end.is_some() || !s.live {
             return;
         }
-        s.rx_armed = true;
-        s.ops += 1;
         let e = opcode::RecvMulti::new(types::Fd(s.fd), BGID).build().user_data(user_data(idx, K_RECV));
-        self.push(e);
+        if self.push(e) {
+            let s = &mut self.slots[idx as usize];
+            s.rx_armed = true;
+            s.ops += 1;
+        } else {
+            self.fail(idx);
+        }
     }
 
-    fn start_send(&mut self, idx: u32, data: Bytes) {
+    /// Send the unsent part of the slot's `tx` buffer.
+    fn start_send(&mut self, idx: u32) {
         let s = &mut self.slots[idx as usize];
-        let e = opcode::Send::new(types::Fd(s.fd), data.as_ptr(), data.len() as u32)
+        let data = &s.tx[s.tx_off..];
+        // A send takes at most 1 GiB; the rest follows as a partial send would.
+        let len = data.len().min(1 << 30) as u32;
+        let e = opcode::Send::new(types::Fd(s.fd), data.as_ptr(), len)
             .flags(libc::MSG_NOSIGNAL)
             .build()
             .user_data(user_data(idx, K_SEND));
-        s.tx = Some(data);
-        s.ops += 1;
-        self.push(e);
+        if self.push(e) {
+            let s = &mut self.slots[idx as usize];
+            s.tx_busy = true;
+            s.ops += 1;
+        } else {
+            self.fail(idx);
+        }
+    }
+
+    fn unsent(s: &Slot) -> usize {
+        (if s.tx_busy { s.tx.len() - s.tx_off } else { 0 }) + s.tx_more.len()
     }
 
     fn register(&mut self, fd: RawFd) -> u32 {
@@ -281,7 +324,9 @@ impl Reactor {
             let e = opcode::AsyncCancel2::new(types::CancelBuilder::fd(types::Fd(fd)).all())
                 .build()
                 .user_data(user_data(idx, K_CANCEL));
-            self.push(e);
+            // If even this cannot be queued, the operations end with the peer and the
+            // slot closes then.
+            let _ = self.push(e);
         }
     }
 
@@ -360,7 +405,10 @@ impl Reactor {
         } else if s.rx.len() > RX_PAUSE && !s.rx_paused && s.live {
             s.rx_paused = true;
             let e = opcode::AsyncCancel::new(user_data(idx, K_RECV)).build().user_data(user_data(idx, K_CANCEL));
-            self.push(e);
+            if !self.push(e) {
+                // Not paused after all; the input just keeps arriving.
+                self.slots[idx as usize].rx_paused = false;
+            }
         }
         let s = &mut self.slots[idx as usize];
         if wake {
@@ -373,7 +421,7 @@ impl Reactor {
     fn on_send(&mut self, idx: u32, res: i32) {
         let s = &mut self.slots[idx as usize];
         s.ops -= 1;
-        let sent = s.tx.take();
+        s.tx_busy = false;
         if !s.live {
             if s.ops == 0 {
                 self.close_slot(idx);
@@ -382,14 +430,22 @@ impl Reactor {
         }
         if res < 0 {
             s.tx_err = true;
+            s.tx = BytesMut::new();
             s.tx_more = BytesMut::new();
-        } else if let Some(mut b) = sent {
-            if (res as usize) < b.len() {
-                b.advance(res as usize);
-                self.start_send(idx, b);
-            } else if !s.tx_more.is_empty() {
-                let next = s.tx_more.split().freeze();
-                self.start_send(idx, next);
+        } else {
+            s.tx_off += res as usize;
+            if s.tx_off < s.tx.len() {
+                self.start_send(idx);
+            } else {
+                s.tx.clear();
+                s.tx_off = 0;
+                if s.tx.capacity() > 1 << 20 {
+                    s.tx = BytesMut::new();
+                }
+                if !s.tx_more.is_empty() {
+                    std::mem::swap(&mut s.tx, &mut s.tx_more);
+                    self.start_send(idx);
+                }
             }
         }
         let s = &mut self.slots[idx as usize];
@@ -449,6 +505,10 @@ async fn drive(efd: RawFd, spawn: fn(Socket)) {
     let file = Rc::new(unsafe { glommio::io::BufferedFile::from_raw_fd(dup) });
     let mut wait: Option<Pin<Box<dyn Future<Output = ()>>>> = None;
     let mut accepted = Vec::new();
+    // The pending-work flag was still set after a brief sleep and a turn that found
+    // nothing: it is stale and no reason to stay awake.
+    let mut stale_flag = false;
+    let mut woke_by_fallback = false;
     loop {
         let busy = with(|r| {
             let busy = r.turn();
@@ -459,21 +519,33 @@ async fn drive(efd: RawFd, spawn: fn(Socket)) {
             spawn(sock);
         }
         if busy.unwrap_or(false) {
+            stale_flag = false;
+            woke_by_fallback = false;
             futures_lite::future::yield_now().await;
             continue;
         }
         // About to sleep: let the kernel signal the eventfd, then look once more so a
         // completion that raced with this decision is not slept through.
-        let still_busy = with(|r| {
+        let worked = with(|r| {
             r.ring.completion().enable_eventfd();
-            r.turn() || r.kernel_work_pending() || !r.accepted.is_empty()
+            r.turn() || !r.accepted.is_empty()
         })
         .unwrap_or(false);
-        if still_busy {
+        if worked {
             with(|r| r.ring.completion().disable_eventfd());
             futures_lite::future::yield_now().await;
             continue;
         }
+        // Signals raised by that last turn's own completions are stale: clear them, then
+        // check the kernel's pending-work flag (set before it signals, so a signal this
+        // read swallowed shows there).
+        let mut v = 0u64;
+        unsafe { libc::read(efd, &mut v as *mut u64 as *mut libc::c_void, 8) };
+        let flagged = with(|r| r.kernel_work_pending()).unwrap_or(false);
+        if flagged && woke_by_fallback {
+            stale_flag = true;
+        }
+        let flagged = flagged && !stale_flag;
         with(|r| {
             r.idle = true;
             r.poke = false;
@@ -484,9 +556,17 @@ async fn drive(efd: RawFd, spawn: fn(Socket)) {
                 let _ = f.read_at(0, 8).await;
             })
         });
+        // The flag can also be left set with nothing pending (raised just after the work
+        // was run); then sleep, but only briefly, once.
+        let mut fallback = flagged.then(|| Box::pin(glommio::timer::sleep(std::time::Duration::from_millis(1))));
+        woke_by_fallback = false;
         let fired = std::future::poll_fn(|cx| {
             if w.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(true);
+            }
+            if fallback.as_mut().is_some_and(|t| t.as_mut().poll(cx).is_ready()) {
+                woke_by_fallback = true;
+                return Poll::Ready(false);
             }
             let poked = with(|r| {
                 if r.poke {
@@ -597,9 +677,11 @@ impl Socket {
             if out.is_empty() {
                 return true;
             }
-            if s.tx.is_none() {
-                let data = out.split().freeze();
-                r.start_send(self.idx, data);
+            if !s.tx_busy {
+                std::mem::swap(out, &mut s.tx);
+                out.clear();
+                s.tx_off = 0;
+                r.start_send(self.idx);
             } else {
                 s.tx_more.extend_from_slice(out);
                 out.clear();
@@ -613,7 +695,7 @@ impl Socket {
     pub fn unsent(&self) -> usize {
         with(|r| {
             let s = &r.slots[self.idx as usize];
-            s.tx.as_ref().map_or(0, |b| b.len()) + s.tx_more.len()
+            Reactor::unsent(s)
         })
         .unwrap_or(0)
     }
@@ -626,7 +708,7 @@ impl Socket {
                 if s.tx_err {
                     return Poll::Ready(false);
                 }
-                let unsent = s.tx.as_ref().map_or(0, |b| b.len()) + s.tx_more.len();
+                let unsent = Reactor::unsent(s);
                 if unsent <= limit {
                     return Poll::Ready(true);
                 }

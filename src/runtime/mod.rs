@@ -180,8 +180,10 @@ async fn inbox_loop(mut inbox: futures_channel::mpsc::UnboundedReceiver<mesh::Jo
     }
 }
 
-/// Periodic shard work at `hz`: active expiry.
+/// Periodic shard work at `hz`: active expiry; about once a second, freed memory goes
+/// back to the OS.
 async fn cron() {
+    let mut last_collect = std::time::Instant::now();
     loop {
         let hz = shard::with_shard(|s| {
             s.refresh_config();
@@ -195,5 +197,9 @@ async fn cron() {
             let budget = period * (20 + effort * 5) / 100;
             crate::shard::expire::active_expire_cycle(s, budget);
         });
+        if last_collect.elapsed() >= Duration::from_secs(1) {
+            last_collect = std::time::Instant::now();
+            crate::alloc::collect();
+        }
     }
 }

@@ -4,18 +4,19 @@
 
 use rand::Rng;
 
-use crate::util::now_ms;
+use crate::util::cached_ms;
 
 pub const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
 pub const LFU_INIT_VAL: u32 = 5;
 
-/// Seconds clock, 24 bits (Redis's LRU_CLOCK with 1 s resolution).
+/// Seconds clock, 24 bits (Redis's LRU_CLOCK with 1 s resolution), read from the time
+/// cached at the shard's last cron tick as Redis caches it in serverCron.
 pub fn lru_clock() -> u32 {
-    ((now_ms() / 1000) as u32) & LRU_CLOCK_MAX
+    ((cached_ms() / 1000) as u32) & LRU_CLOCK_MAX
 }
 
 fn lfu_minutes() -> u32 {
-    ((now_ms() / 1000 / 60) as u32) & 0xffff
+    ((cached_ms() / 1000 / 60) as u32) & 0xffff
 }
 
 /// The access field of a newly created key.
