@@ -12,4 +12,5 @@ pub mod server;
 pub mod shard;
 pub mod slot;
 pub mod tx;
+pub mod types;
 pub mod util;

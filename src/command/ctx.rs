@@ -105,6 +105,7 @@ impl<'a> ExecCtx<'a> {
         match self.lookup_read(key) {
             None => Ok(None),
             Some(Entry { value: Value::Str(s), .. }) => Ok(Some(s.to_bytes())),
+            Some(_) => Err(CmdError::WrongType),
         }
     }
 
@@ -114,6 +115,7 @@ impl<'a> ExecCtx<'a> {
         match self.lookup_write(key) {
             None => Ok(None),
             Some(Entry { value: Value::Str(s), .. }) => Ok(Some(s)),
+            Some(_) => Err(CmdError::WrongType),
         }
     }
 

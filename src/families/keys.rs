@@ -322,6 +322,7 @@ fn object(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
             let small = match &e.value {
                 crate::shard::value::Value::Str(s) => e.encoding() == "int"
                     && crate::shard::value::parse_strict_i64(s).is_some_and(|v| (0..10_000).contains(&v)),
+                _ => false,
             };
             Reply::Int(if small && shared_ints { 2147483647 } else { 1 })
         }

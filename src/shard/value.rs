@@ -2,13 +2,19 @@
 
 use bytes::Bytes;
 
+use crate::types::{Hash, List, Set, ZSet};
+
 pub use super::cbytes::CBytes;
 
-/// A stored value: 16 bytes. Strings are inline or one allocation; the data-type
-/// families add boxed variants (the `CBytes` tag leaves room for their discriminant).
+/// A stored value: 16 bytes. Strings are inline or one allocation; collections are
+/// boxed (the `CBytes` tag leaves room for their discriminant).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Str(CBytes),
+    Hash(Box<Hash>),
+    List(Box<List>),
+    Set(Box<Set>),
+    ZSet(Box<ZSet>),
 }
 
 /// How a string's OBJECT ENCODING is decided.
@@ -34,6 +40,10 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::Hash(_) => "hash",
+            Value::List(_) => "list",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -50,6 +60,10 @@ impl Value {
                     "raw"
                 }
             }
+            Value::Hash(h) => h.encoding(),
+            Value::List(l) => l.encoding(),
+            Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 
@@ -57,6 +71,10 @@ impl Value {
     pub fn mem_usage(&self) -> usize {
         match self {
             Value::Str(s) => s.heap_size(),
+            Value::Hash(h) => h.mem_usage(),
+            Value::List(l) => l.mem_usage(),
+            Value::Set(s) => s.mem_usage(),
+            Value::ZSet(z) => z.mem_usage(),
         }
     }
 }
