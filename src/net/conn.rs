@@ -54,6 +54,10 @@ async fn refuse(sock: &Socket, msg: &str) {
 
 pub async fn serve(sock: Socket) {
     let srv = server();
+    if srv.shutdown.load(std::sync::atomic::Ordering::SeqCst) {
+        // Shutting down: new connections are closed at once, as the process is exiting.
+        return;
+    }
     let fd = sock.fd();
     let peer = sock.peer_addr();
     let local = sock.local_addr();
@@ -225,7 +229,10 @@ pub async fn serve(sock: Socket) {
             }
         }
         if client.shutdown {
+            // Like redis-server exiting: no reply, the connection just ends.
             crate::runtime::request_shutdown();
+            flush_on_close = false;
+            break;
         }
         if client.close {
             break;

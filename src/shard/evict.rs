@@ -58,13 +58,42 @@ pub fn make_room(shard: &mut Shard) -> bool {
         }
         guard += 1;
         if !evict_one(shard) {
-            // Nothing left here; other shards were asked to evict before this command
-            // (`evict_everywhere`): allow a small overshoot, refuse beyond it.
+            // Nothing left here. The other shards were asked to evict before this command
+            // (`evict_everywhere`), but memory may have grown since (batched writes from
+            // other connections): ask them again, allow a bounded overshoot meanwhile.
+            ask_others_to_evict(shard);
             let max = shard.tun.maxmemory as usize;
-            return crate::alloc::used_memory_of(shard.nshards) <= max + max / 16;
+            return crate::alloc::used_memory_of(shard.nshards) <= max + max / 8;
         }
     }
     true
+}
+
+thread_local! {
+    /// When this shard last asked the others to evict (at most once a millisecond).
+    static ASKED: std::cell::Cell<Option<std::time::Instant>> = const { std::cell::Cell::new(None) };
+}
+
+/// Have every other shard shed keys until the process is a little under maxmemory.
+fn ask_others_to_evict(shard: &Shard) {
+    let now = std::time::Instant::now();
+    if ASKED.with(|a| a.get()).is_some_and(|t| now.duration_since(t) < std::time::Duration::from_millis(1)) {
+        return;
+    }
+    ASKED.with(|a| a.set(Some(now)));
+    for i in (0..shard.nshards).filter(|&i| i != shard.id) {
+        super::mesh::post(
+            i,
+            Box::new(|| {
+                with_shard(|s| {
+                    let mut n = 0;
+                    while n < 256 && over(s, 1) && evict_one(s) {
+                        n += 1;
+                    }
+                })
+            }),
+        );
+    }
 }
 
 /// Evict the best of `maxmemory-samples` candidates under the policy; false if none.
