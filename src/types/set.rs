@@ -255,7 +255,7 @@ impl Set {
                     return false;
                 }
                 if m.len() > lim.pack_max_value.min(255) || pack_iter(b).count() + 1 > lim.pack_max_entries {
-                    self.to_big();
+                    self.promote();
                     return self.add(m, lim);
                 }
                 let mut out = Vec::with_capacity(b.len() + 1 + m.len());
@@ -286,11 +286,12 @@ impl Set {
             }
             *self = Set::Pack(out.into_boxed_slice());
         } else {
-            self.to_big();
+            self.promote();
         }
     }
 
-    fn to_big(&mut self) {
+    /// Move every member into the dict encoding (past the small forms' limits).
+    fn promote(&mut self) {
         let mut d = Dict::new();
         for m in self.members() {
             d.insert(CBytes::from_bytes(&m), ());
