@@ -9,6 +9,7 @@ pub mod keys;
 pub mod keyspace;
 pub mod multikey;
 pub mod server;
+pub mod sets;
 pub mod strings;
 pub mod tx_cmds;
 
@@ -24,5 +25,6 @@ pub fn register_all(t: &mut TableBuilder) {
     keys::register(t);
     strings::register(t);
     bitmaps::register(t);
+    sets::register(t);
     tx_cmds::register(t);
 }
