@@ -309,11 +309,6 @@ fn lpos(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
         if o.eq_ignore_ascii_case(b"rank") && more {
             i += 1;
             rank = parse_i64(&a[i])?;
-            if rank == i64::MIN {
-                return Err(CmdError::err(
-                    "value is out of range, must be between -9223372036854775807 and 9223372036854775807",
-                ));
-            }
             if rank == 0 {
                 return Err(CmdError::err(
                     "RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list",
@@ -340,7 +335,9 @@ fn lpos(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
         None => 1,
     };
     let scan = if maxlen == 0 { usize::MAX } else { maxlen as usize };
-    let mut skip = rank.unsigned_abs() - 1;
+    // Redis negates the rank in a C long: LONG_MIN stays negative, so every match from
+    // the tail counts, as with RANK -1.
+    let mut skip = if rank == i64::MIN { 0 } else { rank.unsigned_abs() - 1 };
     let mut found = Vec::new();
     let len = l.len();
     let mut visit = |i: usize, v: &[u8]| -> bool {
