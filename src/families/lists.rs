@@ -534,3 +534,20 @@ mod tests {
         assert!(parse_lmpop(&v("lmpop 1 a left count 1 count 1")).is_err());
     }
 }
+
+#[cfg(test)]
+mod shard_tests {
+    use crate::slot::shard_of_key;
+
+    /// The differential script "list lmove rpoplpush across shards" relies on these keys
+    /// being spread over three shards.
+    #[test]
+    fn cross_shard_script_keys_span_shards() {
+        let keys: [&[u8]; 6] = [b"src1", b"dst1", b"dst2", b"dst3", b"dst4", b"str1"];
+        let shards: std::collections::BTreeSet<usize> = keys.iter().map(|k| shard_of_key(k, 3)).collect();
+        assert!(shards.len() >= 2);
+        let lmpop: [&[u8]; 3] = [b"la", b"lb", b"lc"];
+        let s: std::collections::BTreeSet<usize> = lmpop.iter().map(|k| shard_of_key(k, 3)).collect();
+        assert!(s.len() >= 2);
+    }
+}
