@@ -7,6 +7,7 @@ pub mod help;
 pub mod introspect;
 pub mod keys;
 pub mod keyspace;
+pub mod lists;
 pub mod multikey;
 pub mod server;
 pub mod sets;
@@ -24,6 +25,7 @@ pub fn register_all(t: &mut TableBuilder) {
     keyspace::register(t);
     keys::register(t);
     strings::register(t);
+    lists::register(t);
     bitmaps::register(t);
     sets::register(t);
     tx_cmds::register(t);
