@@ -94,9 +94,12 @@ fn set_pairs(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<i64> {
     check_pairs(a)?;
     let mut added = 0;
     write(ctx, &a[1], |h, lim| {
-        for fv in a[2..].chunks_exact(2) {
+        let pairs = &a[2..];
+        h.reserve(pairs);
+        for fv in pairs.chunks_exact(2) {
             added += i64::from(h.set(&fv[0], &fv[1], lim));
         }
+        h.shrink();
         Ok((Reply::Ok, true))
     })?;
     Ok(added)

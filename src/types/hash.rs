@@ -37,6 +37,16 @@ fn put_len(buf: &mut Vec<u8>, mut n: usize) {
     buf.push(n as u8);
 }
 
+/// Bytes `put_len(n)` writes.
+fn varint_len(mut n: usize) -> usize {
+    let mut l = 1;
+    while n >= 0x80 {
+        n >>= 7;
+        l += 1;
+    }
+    l
+}
+
 /// Read the varint at `pos`: (length, position of the data). The buffer is only ever
 /// written by `put_len`, so it is well formed.
 fn read_len(buf: &[u8], mut pos: usize) -> (usize, usize) {
@@ -105,7 +115,7 @@ impl Listpack {
             }
             None => {
                 // Grow exactly: small hashes are many, slack would add up.
-                self.buf.reserve_exact(field.len() + value.len() + 4);
+                self.buf.reserve_exact(varint_len(field.len()) + field.len() + varint_len(value.len()) + value.len());
                 put_len(&mut self.buf, field.len());
                 self.buf.extend_from_slice(field);
                 put_len(&mut self.buf, value.len());
@@ -271,6 +281,25 @@ impl Hash {
                 d.insert(CBytes::from_slice(f), CBytes::from_slice(v));
             }
             *self = Hash::Table(Box::new(d));
+        }
+    }
+
+    /// Before a multi-field HSET on a listpack: grow the buffer once, to the exact size
+    /// if every field is new, instead of once per pair (each realloc would move the
+    /// buffer through every allocator size class on the way).
+    pub fn reserve<B: AsRef<[u8]>>(&mut self, args: &[B]) {
+        if let Hash::Listpack(lp) = self {
+            let bytes: usize = args.iter().map(|a| varint_len(a.as_ref().len()) + a.as_ref().len()).sum();
+            lp.buf.reserve_exact(bytes);
+        }
+    }
+
+    /// Give back buffer slack left by [`Hash::reserve`] when fields were overwritten.
+    pub fn shrink(&mut self) {
+        if let Hash::Listpack(lp) = self {
+            if lp.buf.capacity() > lp.buf.len() + 16 {
+                lp.buf.shrink_to_fit();
+            }
         }
     }
 

@@ -175,3 +175,28 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn hash_header_is_small() {
+    // Box<Hash> is allocated per key: keep it within one 32-byte size class.
+    assert!(std::mem::size_of::<Hash>() <= 32, "{}", std::mem::size_of::<Hash>());
+}
+
+#[test]
+fn reserve_is_exact_for_new_fields() {
+    let lim = Limits { entries: 128, value: 1000 };
+    let args: Vec<Vec<u8>> = vec![b"a".to_vec(), vec![b'x'; 200], b"bb".to_vec(), b"".to_vec()];
+    let mut h = Hash::new();
+    h.reserve(&args);
+    for fv in args.chunks_exact(2) {
+        h.set(&fv[0], &fv[1], lim);
+    }
+    let Hash::Listpack(lp) = &h else { panic!("listpack expected") };
+    assert_eq!(lp.buf.len(), 1 + 1 + 2 + 200 + 1 + 2 + 1);
+    assert_eq!(lp.buf.capacity(), lp.buf.len());
+    for n in [0usize, 127, 128, 16_383, 16_384] {
+        let mut v = Vec::new();
+        put_len(&mut v, n);
+        assert_eq!(v.len(), varint_len(n));
+    }
+}
