@@ -3,6 +3,7 @@
 pub mod bitmaps;
 pub mod bitops;
 pub mod connection;
+pub mod hashes;
 pub mod help;
 pub mod introspect;
 pub mod keys;
@@ -25,6 +26,7 @@ pub fn register_all(t: &mut TableBuilder) {
     keyspace::register(t);
     keys::register(t);
     strings::register(t);
+    hashes::register(t);
     lists::register(t);
     bitmaps::register(t);
     sets::register(t);

@@ -39,6 +39,16 @@ pub fn encode(reply: &Reply, resp3: bool, out: &mut BytesMut) {
                 encode(v, resp3, out);
             }
         }
+        Reply::Pairs(pairs) => {
+            len_line(out, b'*', if resp3 { pairs.len() } else { pairs.len().saturating_mul(2) });
+            for (k, v) in pairs {
+                if resp3 {
+                    len_line(out, b'*', 2);
+                }
+                encode(k, resp3, out);
+                encode(v, resp3, out);
+            }
+        }
         Reply::Double(d) => {
             let mut buf = [0u8; DOUBLE_BUF];
             let text = fmt_g17(*d, &mut buf);

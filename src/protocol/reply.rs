@@ -24,6 +24,9 @@ pub enum Reply {
     Array(Vec<Reply>),
     /// RESP3 `%`, RESP2 flattened to an array of 2n items
     Map(Vec<(Reply, Reply)>),
+    /// RESP3 array of 2-element arrays, RESP2 flattened to 2n items (HRANDFIELD and
+    /// ZRANDMEMBER WITH..., ZRANGE WITHSCORES: Redis pairs them only in RESP3)
+    Pairs(Vec<(Reply, Reply)>),
     /// RESP3 `~`, RESP2 array
     Set(Vec<Reply>),
     /// RESP3 `,`, RESP2 bulk string of the formatted number (Redis's `%.17g` style)
@@ -54,7 +57,7 @@ impl Reply {
         match self {
             Reply::Simple(b) | Reply::Error(b) | Reply::Bulk(b) | Reply::Verbatim(b) => b.len() + 16,
             Reply::Array(v) | Reply::Set(v) | Reply::Push(v) => 16 + v.iter().map(Reply::approx_len).sum::<usize>(),
-            Reply::Map(v) => 16 + v.iter().map(|(k, v)| k.approx_len() + v.approx_len()).sum::<usize>(),
+            Reply::Map(v) | Reply::Pairs(v) => 16 + v.iter().map(|(k, v)| k.approx_len() + v.approx_len()).sum::<usize>(),
             _ => 16,
         }
     }
