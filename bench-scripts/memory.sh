@@ -9,7 +9,9 @@
 # Environment:
 #   KEYS=1000000      number of keys
 #   VALUE_SIZE=32     bytes per string value
-#   LOAD=strings      which data set (see the "Data sets" section below)
+#   LOAD=strings      which data set: strings, hashes, sets, lists (see "Data sets")
+#   ELEMS=10          elements per collection for the typed loads; the issue's
+#                     sizes are KEYS=100000 ELEMS=10 and KEYS=1000 ELEMS=10000
 #   THREADS=1         Tessera shard threads (--threads)
 #   SERVER_CPUS=1     CPUs for each server
 #   TESSERA_BIN=...   server binary to measure (default: build target/release/tessera-server);
@@ -20,6 +22,7 @@ cd "$(dirname "$0")/.."
 
 KEYS="${KEYS:-1000000}"
 VALUE_SIZE="${VALUE_SIZE:-32}"
+ELEMS="${ELEMS:-10}"
 LOAD="${LOAD:-strings}"
 THREADS="${THREADS:-1}"
 SERVER_CPUS="${SERVER_CPUS:-1}"
@@ -55,10 +58,30 @@ gen_strings() {
     }'
 }
 
-# >>> TYPED LOADS: add hashes / sets / zsets / lists here. <<<
-# Write gen_hashes, gen_sets, gen_zsets, gen_lists in the style of
-# gen_strings (e.g. HSET hash:N f0 v0 ... f9 v9, SADD set:N m0..m9,
-# ZADD zset:N 0 m0 ..., RPUSH list:N e0..e9) and run with LOAD=hashes etc.
+# One command per key: NAME:N then ELEMS elements made by ELEM(i) (PAIRS=1: each
+# element is a field followed by a value, as for HSET).
+gen_collections() {
+    local cmd="$1" prefix="$2" elem="$3" pairs="$4"
+    awk -v n="$KEYS" -v e="$ELEMS" -v cmd="$cmd" -v prefix="$prefix" -v elem="$elem" -v pairs="$pairs" '
+    function bulk(s) { printf "$%d\r\n%s\r\n", length(s), s }
+    BEGIN {
+        for (i = 0; i < n; i++) {
+            printf "*%d\r\n", 2 + e * (pairs ? 2 : 1)
+            bulk(cmd); bulk(prefix ":" i)
+            for (j = 0; j < e; j++) {
+                bulk(elem j)
+                if (pairs) bulk("v" j)
+            }
+        }
+    }'
+}
+
+# HSET hash:N f0 v0 ... ; SADD set:N m0 ... ; RPUSH list:N e0 ...
+gen_hashes() { gen_collections HSET hash f 1; }
+gen_sets() { gen_collections SADD set m 0; }
+gen_lists() { gen_collections RPUSH list e 0; }
+
+# >>> TYPED LOADS still to come: zsets (ZADD zset:N 0 m0 ...). <<<
 gen_typed() {
     local type="$1"
     echo "error: LOAD=$type is not written yet (see TYPED LOADS in $0)" >&2
@@ -75,7 +98,7 @@ generate() {
 
 # --- run ----------------------------------------------------------------------
 
-echo "generating LOAD=$LOAD ($KEYS keys, $VALUE_SIZE-byte values)..." >&2
+echo "generating LOAD=$LOAD ($KEYS keys; $VALUE_SIZE-byte values or $ELEMS elements each)..." >&2
 generate >"$WORK/load.resp"
 
 start_pair
