@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use bytes::Bytes;
 use rand::seq::SliceRandom;
 
-use super::keyspace::parse_cursor;
+use super::keyspace::{parse_cursor, parse_scan_opts, ScanOpts};
 use super::numbers::{parse_i64, string2ll, LongDouble};
 use crate::command::table::TableBuilder;
 use crate::command::ExecCtx;
@@ -302,23 +302,7 @@ fn hscan(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let (hash, _) = hash_of(ctx, &a[1]);
     let Some(h) = hash else { return Ok(empty) };
     // Options are parsed after the lookup, as Redis does.
-    let mut count = 10usize;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < a.len() {
-        let more = i + 1 < a.len();
-        if a[i].eq_ignore_ascii_case(b"count") && more {
-            match parse_i64(&a[i + 1])? {
-                n if n >= 1 => count = n as usize,
-                _ => return Err(CmdError::Syntax),
-            }
-        } else if a[i].eq_ignore_ascii_case(b"match") && more {
-            pattern = (a[i + 1].as_ref() != b"*").then_some(&a[i + 1][..]);
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        i += 2;
-    }
+    let ScanOpts { count, pattern, .. } = parse_scan_opts(&a[3..], false)?;
     let mut items = Vec::new();
     let next = h.scan(cursor, count, |f, v| {
         if pattern.is_none_or(|p| glob_match(p, f, false)) {

@@ -122,31 +122,49 @@ pub fn parse_cursor(s: &[u8]) -> Option<u64> {
     Some(if neg { v.wrapping_neg() } else { v })
 }
 
+/// The options after a SCAN-family cursor.
+pub struct ScanOpts<'a> {
+    /// COUNT (at least 1; 10 by default).
+    pub count: usize,
+    /// MATCH; None for `*`, which matches everything (the empty string too).
+    pub pattern: Option<&'a Bytes>,
+    /// TYPE (SCAN only).
+    pub typ: Option<&'a Bytes>,
+}
+
+/// Parse `COUNT n`, `MATCH p` and, for SCAN itself, `TYPE t`, in any order (the last of
+/// a repeated option wins), with Redis's errors.
+pub fn parse_scan_opts(opts: &[Bytes], with_type: bool) -> Result<ScanOpts<'_>, CmdError> {
+    let mut out = ScanOpts { count: 10, pattern: None, typ: None };
+    let mut i = 0;
+    while i < opts.len() {
+        let more = i + 1 < opts.len();
+        if opts[i].eq_ignore_ascii_case(b"count") && more {
+            match parse_i64(&opts[i + 1])? {
+                n if n >= 1 => out.count = n as usize,
+                _ => return Err(CmdError::Syntax),
+            }
+        } else if opts[i].eq_ignore_ascii_case(b"match") && more {
+            out.pattern = (opts[i + 1].as_ref() != b"*").then(|| &opts[i + 1]);
+        } else if with_type && opts[i].eq_ignore_ascii_case(b"type") && more {
+            out.typ = Some(&opts[i + 1]);
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 2;
+    }
+    Ok(out)
+}
+
 async fn scan(c: &mut Client, a: &[Bytes]) -> Reply {
     let Some(cursor) = parse_cursor(&a[1]) else {
         return Reply::error(&CmdError::err("invalid cursor"));
     };
-    let mut count = 10usize;
-    let mut pattern: Option<Bytes> = None; // "*" matches everything, the empty key too
-    let mut typ: Option<Bytes> = None;
-    let mut i = 2;
-    while i < a.len() {
-        let more = i + 1 < a.len();
-        if a[i].eq_ignore_ascii_case(b"count") && more {
-            match parse_i64(&a[i + 1]) {
-                Ok(n) if n >= 1 => count = n as usize,
-                Ok(_) => return Reply::error(&CmdError::Syntax),
-                Err(e) => return Reply::error(&e),
-            }
-        } else if a[i].eq_ignore_ascii_case(b"match") && more {
-            pattern = (a[i + 1].as_ref() != b"*").then(|| a[i + 1].clone());
-        } else if a[i].eq_ignore_ascii_case(b"type") && more {
-            typ = Some(a[i + 1].clone());
-        } else {
-            return Reply::error(&CmdError::Syntax);
-        }
-        i += 2;
-    }
+    let opts = match parse_scan_opts(&a[2..], true) {
+        Ok(o) => o,
+        Err(e) => return Reply::error(&e),
+    };
+    let (count, pattern, typ) = (opts.count, opts.pattern.cloned(), opts.typ.cloned());
     let n = shard_count() as u64;
     let mut shard = cursor >> SHARD_SHIFT;
     let mut pos = (cursor & ((1 << SHARD_SHIFT) - 1)) << 16;

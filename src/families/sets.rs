@@ -7,7 +7,7 @@ use bytes::Bytes;
 use rand::rngs::SmallRng;
 use rand::Rng;
 
-use super::keyspace::parse_cursor;
+use super::keyspace::{parse_cursor, parse_scan_opts, ScanOpts};
 use super::multikey::{on_key, per_key};
 use super::numbers::parse_i64;
 use crate::command::table::TableBuilder;
@@ -261,23 +261,7 @@ fn sscan(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let cursor = parse_cursor(&a[2]).ok_or_else(|| CmdError::err("invalid cursor"))?;
     let empty = || Reply::Array(vec![Reply::Bulk(Bytes::from_static(b"0")), Reply::Array(Vec::new())]);
     let Some(s) = read_set(ctx, &a[1])? else { return Ok(empty()) };
-    let mut count = 10usize;
-    let mut pattern: Option<&Bytes> = None;
-    let mut i = 3;
-    while i < a.len() {
-        let more = i + 1 < a.len();
-        if a[i].eq_ignore_ascii_case(b"count") && more {
-            match parse_i64(&a[i + 1])? {
-                n if n >= 1 => count = n as usize,
-                _ => return Err(CmdError::Syntax),
-            }
-        } else if a[i].eq_ignore_ascii_case(b"match") && more {
-            pattern = (a[i + 1].as_ref() != b"*").then(|| &a[i + 1]);
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        i += 2;
-    }
+    let ScanOpts { count, pattern, .. } = parse_scan_opts(&a[3..], false)?;
     let mut out = Vec::new();
     let next = s.scan(cursor, count, |m| {
         if pattern.is_none_or(|p| glob_match(p, m, false)) {
