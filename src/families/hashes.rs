@@ -81,17 +81,10 @@ fn write(
     }
 }
 
-fn check_pairs(a: &[Bytes]) -> CmdResult<()> {
-    if a.len() % 2 == 1 {
-        let name = String::from_utf8_lossy(&a[0]).to_ascii_lowercase();
-        return Err(CmdError::WrongArity(name));
-    }
-    Ok(())
-}
 
 /// Set every field/value pair of a[2..]; the number of new fields.
 fn set_pairs(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<i64> {
-    check_pairs(a)?;
+    super::check_pairs(a, 2)?;
     let mut added = 0;
     write(ctx, &a[1], |h, lim| {
         let pairs = &a[2..];

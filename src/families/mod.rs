@@ -17,7 +17,20 @@ pub mod tx_cmds;
 
 pub use bitops::{lcs, numbers};
 
+use bytes::Bytes;
+
 use crate::command::table::TableBuilder;
+use crate::error::{CmdError, CmdResult};
+
+/// Arguments from `a[from]` on must come in pairs (MSET, HSET...); otherwise Redis's
+/// wrong-number-of-arguments error.
+pub fn check_pairs(a: &[Bytes], from: usize) -> CmdResult<()> {
+    if a.len() < from || (a.len() - from) % 2 != 0 {
+        let name = String::from_utf8_lossy(&a[0]).to_ascii_lowercase();
+        return Err(CmdError::WrongArity(name));
+    }
+    Ok(())
+}
 
 pub fn register_all(t: &mut TableBuilder) {
     connection::register(t);

@@ -224,12 +224,9 @@ fn mget_cross(db: u16, args: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
     Box::pin(split_run(db, args, 1, Merge::Concat))
 }
 
+/// MSET and MSETNX take key/value pairs from a[1].
 fn check_pairs(a: &[Bytes]) -> CmdResult<()> {
-    if a.len() % 2 == 0 {
-        let name = String::from_utf8_lossy(&a[0]).to_ascii_lowercase();
-        return Err(CmdError::WrongArity(name));
-    }
-    Ok(())
+    super::check_pairs(a, 1)
 }
 
 fn mset(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
