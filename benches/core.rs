@@ -7,13 +7,25 @@ use tessera::shard::dict::Dict;
 use tessera::slot::{key_slot, shard_of_key};
 
 fn slots(c: &mut Criterion) {
-    let keys: Vec<Vec<u8>> = (0..1000).map(|i| format!("key:{i:012}").into_bytes()).collect();
+    let keys: Vec<Vec<u8>> = (0..1000)
+        .map(|i| format!("key:{i:012}").into_bytes())
+        .collect();
     c.bench_function("key_slot 1000 keys", |b| {
-        b.iter(|| keys.iter().map(|k| key_slot(black_box(k)) as u64).sum::<u64>())
+        b.iter(|| {
+            keys.iter()
+                .map(|k| key_slot(black_box(k)) as u64)
+                .sum::<u64>()
+        })
     });
-    c.bench_function("key_slot hash tag", |b| b.iter(|| key_slot(black_box(b"{user1000}.following"))));
+    c.bench_function("key_slot hash tag", |b| {
+        b.iter(|| key_slot(black_box(b"{user1000}.following")))
+    });
     c.bench_function("shard_of_key 1000 keys / 4 shards", |b| {
-        b.iter(|| keys.iter().map(|k| shard_of_key(black_box(k), 4)).sum::<usize>())
+        b.iter(|| {
+            keys.iter()
+                .map(|k| shard_of_key(black_box(k), 4))
+                .sum::<usize>()
+        })
     });
 }
 
@@ -34,7 +46,11 @@ fn dict(c: &mut Criterion) {
         d.insert(CBytes::from_bytes(k), i as u64);
     }
     c.bench_function("dict get 100k hits", |b| {
-        b.iter(|| keys.iter().filter(|k| d.get(black_box(k)).is_some()).count())
+        b.iter(|| {
+            keys.iter()
+                .filter(|k| d.get(black_box(k)).is_some())
+                .count()
+        })
     });
     c.bench_function("dict scan full", |b| {
         b.iter(|| {

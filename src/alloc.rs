@@ -61,14 +61,21 @@ pub fn set_thread_slot(id: usize) {
 /// shared slot of all other threads (cheap enough for every write under maxmemory).
 pub fn used_memory_of(shards: usize) -> usize {
     let n = shards.min(SLOTS - 1);
-    let sum: isize = COUNTERS[..n].iter().map(|c| c.0.load(Ordering::Relaxed)).sum::<isize>()
+    let sum: isize = COUNTERS[..n]
+        .iter()
+        .map(|c| c.0.load(Ordering::Relaxed))
+        .sum::<isize>()
         + COUNTERS[SLOTS - 1].0.load(Ordering::Relaxed);
     sum.max(0) as usize
 }
 
 /// Total bytes allocated by the process through the global allocator.
 pub fn used_memory() -> usize {
-    COUNTERS.iter().map(|c| c.0.load(Ordering::Relaxed)).sum::<isize>().max(0) as usize
+    COUNTERS
+        .iter()
+        .map(|c| c.0.load(Ordering::Relaxed))
+        .sum::<isize>()
+        .max(0) as usize
 }
 
 /// Resident set size from /proc (bytes).

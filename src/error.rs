@@ -53,9 +53,7 @@ impl fmt::Display for CmdError {
             CmdError::WrongArity(cmd) => {
                 write!(f, "ERR wrong number of arguments for '{cmd}' command")
             }
-            CmdError::Oom => {
-                f.write_str("OOM command not allowed when used memory > 'maxmemory'.")
-            }
+            CmdError::Oom => f.write_str("OOM command not allowed when used memory > 'maxmemory'."),
             CmdError::Custom(s) => f.write_str(s),
         }
     }

@@ -6,11 +6,19 @@ use clap::Parser;
 static GLOBAL: tessera::alloc::CountingAlloc = tessera::alloc::CountingAlloc;
 
 #[derive(Parser, Debug)]
-#[command(name = "tessera-server", version, about = "A Redis-compatible, thread-per-core in-memory data server")]
+#[command(
+    name = "tessera-server",
+    version,
+    about = "A Redis-compatible, thread-per-core in-memory data server"
+)]
 struct Cli {
     /// An optional config file (redis.conf syntax; `-` reads stdin), then
     /// `--directive value ...` pairs applied after it.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
     args: Vec<String>,
 }
 

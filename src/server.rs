@@ -31,9 +31,14 @@ pub fn init(config: Config, shards: usize) -> &'static Server {
     let run_id = {
         use rand::Rng;
         let mut rng = rand::thread_rng();
-        (0..40).map(|_| char::from(b"0123456789abcdef"[rng.gen_range(0..16)])).collect()
+        (0..40)
+            .map(|_| char::from(b"0123456789abcdef"[rng.gen_range(0..16)]))
+            .collect()
     };
-    let config_file = config.config_file().map(|p| p.display().to_string()).unwrap_or_default();
+    let config_file = config
+        .config_file()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
     let now = crate::util::now_ms();
     let s = Server {
         port: AtomicUsize::new(config.port() as usize),
@@ -48,7 +53,9 @@ pub fn init(config: Config, shards: usize) -> &'static Server {
         rejected_connections: AtomicU64::new(0),
         next_client_id: AtomicU64::new(1),
         lastsave: AtomicU64::new(now / 1000),
-        executable: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
+        executable: std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
         config_file,
     };
     let _ = SERVER.set(s);

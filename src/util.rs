@@ -5,7 +5,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Unix time in milliseconds.
 #[inline]
 pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 thread_local! {
@@ -37,7 +40,10 @@ pub fn reanchor() {
 /// Unix time in microseconds.
 #[inline]
 pub fn now_us() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
 }
 
 /// Quote bytes like Redis's `sdscatrepr`: `"..."` with escapes for `\ " \n \r \t \a \b`
@@ -70,7 +76,13 @@ pub fn glob_match(pattern: &[u8], s: &[u8], nocase: bool) -> bool {
         // Redis's matcher never enters its loop for an empty string.
         return pattern.is_empty();
     }
-    let eq = |a: u8, b: u8| if nocase { a.eq_ignore_ascii_case(&b) } else { a == b };
+    let eq = |a: u8, b: u8| {
+        if nocase {
+            a.eq_ignore_ascii_case(&b)
+        } else {
+            a == b
+        }
+    };
     let (mut p, mut i) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while i < s.len() {

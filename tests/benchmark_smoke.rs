@@ -64,7 +64,10 @@ fn rows(csv: &str) -> Vec<(String, f64)> {
         .filter(|l| l.starts_with('"') && !l.starts_with("\"test\""))
         .map(|l| {
             let cols: Vec<&str> = l.split("\",\"").map(|c| c.trim_matches('"')).collect();
-            let rps = cols.get(1).and_then(|r| r.parse::<f64>().ok()).unwrap_or(0.0);
+            let rps = cols
+                .get(1)
+                .and_then(|r| r.parse::<f64>().ok())
+                .unwrap_or(0.0);
             (cols[0].to_string(), rps)
         })
         .collect()
@@ -83,9 +86,16 @@ fn check_rows(csv: &str, want: &[&str]) {
 }
 
 fn alive(srv: &TestServer) {
-    let stat = std::fs::read_to_string(format!("/proc/{}/stat", srv.pid())).expect("server process exists");
-    let state = stat.rsplit(')').next().and_then(|r| r.split_whitespace().next());
-    assert!(!matches!(state, Some("Z") | Some("X")), "server exited: state {state:?}");
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", srv.pid()))
+        .expect("server process exists");
+    let state = stat
+        .rsplit(')')
+        .next()
+        .and_then(|r| r.split_whitespace().next());
+    assert!(
+        !matches!(state, Some("Z") | Some("X")),
+        "server exited: state {state:?}"
+    );
     let mut c = RawConn::connect(srv.port);
     assert_eq!(c.cmd(&["PING"]), Resp::Simple("PONG".into()));
 }
@@ -94,20 +104,55 @@ fn smoke(threads: &str) {
     let srv = TestServer::start(&["--threads", threads]);
     let csv = bench(
         srv.port,
-        &["-q", "-n", "2000", "-c", "20", "-t", "ping_inline,ping_mbulk,set,get,incr,mset", "--csv"],
+        &[
+            "-q",
+            "-n",
+            "2000",
+            "-c",
+            "20",
+            "-t",
+            "ping_inline,ping_mbulk,set,get,incr,mset",
+            "--csv",
+        ],
     );
-    check_rows(&csv, &["PING_INLINE", "PING_MBULK", "SET", "GET", "INCR", "MSET (10 keys)"]);
-    let csv_p = bench(srv.port, &["-q", "-n", "2000", "-c", "20", "-P", "16", "-t", "set,get", "--csv"]);
+    check_rows(
+        &csv,
+        &[
+            "PING_INLINE",
+            "PING_MBULK",
+            "SET",
+            "GET",
+            "INCR",
+            "MSET (10 keys)",
+        ],
+    );
+    let csv_p = bench(
+        srv.port,
+        &[
+            "-q", "-n", "2000", "-c", "20", "-P", "16", "-t", "set,get", "--csv",
+        ],
+    );
     check_rows(&csv_p, &["SET", "GET"]);
     eprintln!("threads={threads}:\n{csv}{csv_p}");
 
     alive(&srv);
     let mut c = RawConn::connect(srv.port);
     let errorstats = c.cmd(&["INFO", "errorstats"]).text().unwrap();
-    let lines: Vec<&str> = errorstats.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    assert_eq!(lines, ["# Errorstats"], "error replies were sent during the benchmark");
+    let lines: Vec<&str> = errorstats
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(
+        lines,
+        ["# Errorstats"],
+        "error replies were sent during the benchmark"
+    );
     let stats = c.cmd(&["INFO", "stats"]).text().unwrap();
-    assert!(stats.lines().any(|l| l.trim() == "total_error_replies:0"), "{stats}");
+    assert!(
+        stats.lines().any(|l| l.trim() == "total_error_replies:0"),
+        "{stats}"
+    );
     // The benchmark's commands were all counted: 2000 each of SET/GET/INCR/MSET, plus
     // 2000 SET and GET pipelined.
     let cmdstats = c.cmd(&["INFO", "commandstats"]).text().unwrap();

@@ -31,13 +31,18 @@ fn config_get(c: &mut RawConn, name: &str) -> Option<String> {
 /// `field:value` from an INFO section.
 fn info_field(c: &mut RawConn, section: &str, field: &str) -> Option<String> {
     let text = c.cmd(&["INFO", section]).text().expect("INFO text");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.trim().to_string()))
+    text.lines().find_map(|l| {
+        l.strip_prefix(&format!("{field}:"))
+            .map(|v| v.trim().to_string())
+    })
 }
 
 fn info_lines(c: &mut RawConn, section: &str) -> Vec<String> {
     let text = c.cmd(&["INFO", section]).text().expect("INFO text");
-    text.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect()
+    text.lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
 }
 
 /// Runs a server binary that is expected to exit quickly; returns (exit code, stdout +
@@ -116,30 +121,58 @@ const COMPARED: &[&str] = &[
 fn config_file(file_threads: &str, arg_threads: &str) {
     let dir = TempDir::new("conf");
     let extra = write(&dir, "extra.conf", EXTRA_CONF);
-    let conf = write(&dir, "main.conf", &main_conf(&extra, &format!("threads {file_threads}\n")));
+    let conf = write(
+        &dir,
+        "main.conf",
+        &main_conf(&extra, &format!("threads {file_threads}\n")),
+    );
     let srv = TestServer::start_with_file(&conf, &["--threads", arg_threads]);
     let mut c = RawConn::connect(srv.port);
-    assert_eq!(config_get(&mut c, "maxmemory").as_deref(), Some("104857600"));
-    assert_eq!(config_get(&mut c, "maxmemory-policy").as_deref(), Some("allkeys-lru"));
+    assert_eq!(
+        config_get(&mut c, "maxmemory").as_deref(),
+        Some("104857600")
+    );
+    assert_eq!(
+        config_get(&mut c, "maxmemory-policy").as_deref(),
+        Some("allkeys-lru")
+    );
     assert_eq!(config_get(&mut c, "databases").as_deref(), Some("8"));
     assert_eq!(config_get(&mut c, "timeout").as_deref(), Some("30"));
     assert_eq!(config_get(&mut c, "hz").as_deref(), Some("15"));
-    assert_eq!(config_get(&mut c, "dbfilename").as_deref(), Some("my dump.rdb"));
-    assert_eq!(config_get(&mut c, "slowlog-log-slower-than").as_deref(), Some("5000"));
+    assert_eq!(
+        config_get(&mut c, "dbfilename").as_deref(),
+        Some("my dump.rdb")
+    );
+    assert_eq!(
+        config_get(&mut c, "slowlog-log-slower-than").as_deref(),
+        Some("5000")
+    );
     // Command-line arguments override the file: the harness's `--port 0` (Tessera picks
     // an ephemeral port for 0) wins over the file's `port 6399`.
     assert_eq!(config_get(&mut c, "port").as_deref(), Some("0"));
-    assert_eq!(info_field(&mut c, "server", "tcp_port"), Some(srv.port.to_string()));
+    assert_eq!(
+        info_field(&mut c, "server", "tcp_port"),
+        Some(srv.port.to_string())
+    );
     assert_ne!(srv.port, 6399);
     assert_eq!(config_get(&mut c, "threads").as_deref(), Some(arg_threads));
-    assert_eq!(info_field(&mut c, "server", "shards").as_deref(), Some(arg_threads));
-    assert_eq!(info_field(&mut c, "memory", "maxmemory").as_deref(), Some("104857600"));
+    assert_eq!(
+        info_field(&mut c, "server", "shards").as_deref(),
+        Some(arg_threads)
+    );
+    assert_eq!(
+        info_field(&mut c, "memory", "maxmemory").as_deref(),
+        Some("104857600")
+    );
     assert_eq!(
         info_field(&mut c, "server", "config_file").as_deref(),
         Some(conf.to_str().unwrap())
     );
     assert_eq!(c.cmd(&["SELECT", "7"]), Resp::ok());
-    assert_eq!(c.cmd(&["SELECT", "8"]), Resp::err("ERR DB index is out of range"));
+    assert_eq!(
+        c.cmd(&["SELECT", "8"]),
+        Resp::err("ERR DB index is out of range")
+    );
 
     // redis-server reads the same file (minus the Tessera-only `threads` line) to the
     // same values.
@@ -148,7 +181,11 @@ fn config_file(file_threads: &str, arg_threads: &str) {
     let mut rc = RawConn::connect(r.port());
     let mut c = RawConn::connect(srv.port);
     for name in COMPARED {
-        assert_eq!(config_get(&mut c, name), config_get(&mut rc, name), "CONFIG GET {name}");
+        assert_eq!(
+            config_get(&mut c, name),
+            config_get(&mut rc, name),
+            "CONFIG GET {name}"
+        );
     }
 }
 
@@ -179,7 +216,13 @@ fn fatal_block(out: &str) -> Vec<String> {
         .collect()
 }
 
-fn bad_config(name: &str, text: &str, extra_args: &[&str], want_line: usize, want_msg: &str) -> Option<String> {
+fn bad_config(
+    name: &str,
+    text: &str,
+    extra_args: &[&str],
+    want_line: usize,
+    want_msg: &str,
+) -> Option<String> {
     let dir = TempDir::new("badconf");
     let inc = write(&dir, "inc.conf", "# included\nbogus-included-directive 1\n");
     let text = text.replace("@INC@", inc.to_str().unwrap());
@@ -187,10 +230,14 @@ fn bad_config(name: &str, text: &str, extra_args: &[&str], want_line: usize, wan
     let mut args = vec![conf.to_str().unwrap(), "--port", "0"];
     args.extend_from_slice(extra_args);
     let (rcode, rout) = run_to_exit("redis-server", &args);
-    assert!(rcode.is_some_and(|c| c != 0), "redis-server accepted {name}: {rout}");
+    assert!(
+        rcode.is_some_and(|c| c != 0),
+        "redis-server accepted {name}: {rout}"
+    );
     let want = fatal_block(&rout);
     assert!(
-        want[0] == format!("Reading the configuration file, at line {want_line}") && want[2] == want_msg,
+        want[0] == format!("Reading the configuration file, at line {want_line}")
+            && want[2] == want_msg,
         "redis-server's answer to {name} is not what this test expects: {want:?}"
     );
     let (code, out) = run_to_exit(TESSERA, &args);
@@ -207,7 +254,10 @@ fn bad_config(name: &str, text: &str, extra_args: &[&str], want_line: usize, wan
     if problems.is_empty() {
         None
     } else {
-        Some(format!("{name}: {}; redis-server printed {want:?}; tessera printed:\n{out}", problems.join(", ")))
+        Some(format!(
+            "{name}: {}; redis-server printed {want:?}; tessera printed:\n{out}",
+            problems.join(", ")
+        ))
     }
 }
 
@@ -221,8 +271,20 @@ fn fatal_config_errors_match_redis() {
             3,
             "Bad directive or wrong number of arguments",
         ),
-        ("maxmemory abc", "maxmemory abc\n", vec![], 1, "argument must be a memory value"),
-        ("protected-mode maybe", "# x\nprotected-mode maybe\n", vec![], 2, "argument must be 'yes' or 'no'"),
+        (
+            "maxmemory abc",
+            "maxmemory abc\n",
+            vec![],
+            1,
+            "argument must be a memory value",
+        ),
+        (
+            "protected-mode maybe",
+            "# x\nprotected-mode maybe\n",
+            vec![],
+            2,
+            "argument must be 'yes' or 'no'",
+        ),
         (
             "wrong number of arguments",
             "hz 10 20\n",
@@ -230,7 +292,13 @@ fn fatal_config_errors_match_redis() {
             1,
             "wrong number of arguments",
         ),
-        ("save with odd arguments", "save 900 1 300\n", vec![], 1, "Invalid save parameters"),
+        (
+            "save with odd arguments",
+            "save 900 1 300\n",
+            vec![],
+            1,
+            "Invalid save parameters",
+        ),
         (
             "unbalanced quotes",
             "maxmemory 1mb\ndbfilename \"abc\n",
@@ -267,7 +335,11 @@ fn fatal_config_errors_match_redis() {
 #[test]
 fn unimplemented_directives_accepted_with_warning() {
     let dir = TempDir::new("unimpl");
-    let conf = write(&dir, "u.conf", "appendonly yes\nsave 900 1\nmaxmemory 10mb\n");
+    let conf = write(
+        &dir,
+        "u.conf",
+        "appendonly yes\nsave 900 1\nmaxmemory 10mb\n",
+    );
     let srv = TestServer::start_with_file(&conf, &["--threads", "3"]);
     let mut c = RawConn::connect(srv.port);
     assert_eq!(config_get(&mut c, "appendonly").as_deref(), Some("yes"));
@@ -279,9 +351,21 @@ fn unimplemented_directives_accepted_with_warning() {
         log.iter()
             .any(|l| l.contains(" # ") && l.contains(&format!("'{name}'")))
     };
-    assert!(warning("appendonly"), "no WARNING line naming appendonly:\n{}", log.join("\n"));
-    assert!(warning("save"), "no WARNING line naming save:\n{}", log.join("\n"));
-    assert!(!warning("maxmemory"), "maxmemory is implemented:\n{}", log.join("\n"));
+    assert!(
+        warning("appendonly"),
+        "no WARNING line naming appendonly:\n{}",
+        log.join("\n")
+    );
+    assert!(
+        warning("save"),
+        "no WARNING line naming save:\n{}",
+        log.join("\n")
+    );
+    assert!(
+        !warning("maxmemory"),
+        "maxmemory is implemented:\n{}",
+        log.join("\n")
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -293,7 +377,10 @@ fn config_set(port: u16) {
     let unchanged = |c: &mut RawConn| {
         assert_eq!(config_get(c, "maxmemory").as_deref(), Some("0"));
         assert_eq!(config_get(c, "hz").as_deref(), Some("10"));
-        assert_eq!(config_get(c, "maxmemory-policy").as_deref(), Some("noeviction"));
+        assert_eq!(
+            config_get(c, "maxmemory-policy").as_deref(),
+            Some("noeviction")
+        );
     };
     unchanged(&mut c);
     let bad: Vec<(Vec<&str>, &str)> = vec![
@@ -332,23 +419,50 @@ fn config_set(port: u16) {
         args.extend(pairs.iter());
         let got = c.cmd(&args);
         if got != Resp::err(err) {
-            problems.push(format!("CONFIG SET {pairs:?}: expected {err:?}, got {got:?}"));
+            problems.push(format!(
+                "CONFIG SET {pairs:?}: expected {err:?}, got {got:?}"
+            ));
         }
         unchanged(&mut c);
     }
     assert_eq!(
-        c.cmd(&["CONFIG", "SET", "maxmemory", "50mb", "hz", "20", "maxmemory-policy", "allkeys-lru"]),
+        c.cmd(&[
+            "CONFIG",
+            "SET",
+            "maxmemory",
+            "50mb",
+            "hz",
+            "20",
+            "maxmemory-policy",
+            "allkeys-lru"
+        ]),
         Resp::ok()
     );
     assert_eq!(config_get(&mut c, "maxmemory").as_deref(), Some("52428800"));
     assert_eq!(config_get(&mut c, "hz").as_deref(), Some("20"));
-    assert_eq!(config_get(&mut c, "maxmemory-policy").as_deref(), Some("allkeys-lru"));
-    assert_eq!(info_field(&mut c, "memory", "maxmemory").as_deref(), Some("52428800"));
-    assert_eq!(info_field(&mut c, "memory", "maxmemory_policy").as_deref(), Some("allkeys-lru"));
+    assert_eq!(
+        config_get(&mut c, "maxmemory-policy").as_deref(),
+        Some("allkeys-lru")
+    );
+    assert_eq!(
+        info_field(&mut c, "memory", "maxmemory").as_deref(),
+        Some("52428800")
+    );
+    assert_eq!(
+        info_field(&mut c, "memory", "maxmemory_policy").as_deref(),
+        Some("allkeys-lru")
+    );
     assert_eq!(info_field(&mut c, "server", "hz").as_deref(), Some("20"));
     // maxmemory is enforced: with 1 byte and noeviction, writes that may grow are refused.
     assert_eq!(
-        c.cmd(&["CONFIG", "SET", "maxmemory", "1", "maxmemory-policy", "noeviction"]),
+        c.cmd(&[
+            "CONFIG",
+            "SET",
+            "maxmemory",
+            "1",
+            "maxmemory-policy",
+            "noeviction"
+        ]),
         Resp::ok()
     );
     // Straight after CONFIG SET, for keys on every shard.
@@ -367,7 +481,10 @@ fn config_set(port: u16) {
     for k in &keys {
         assert_eq!(c.cmd(&["SET", k, "v"]), Resp::ok());
     }
-    assert_eq!(info_field(&mut c, "memory", "maxmemory").as_deref(), Some("0"));
+    assert_eq!(
+        info_field(&mut c, "memory", "maxmemory").as_deref(),
+        Some("0")
+    );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
@@ -401,7 +518,16 @@ timeout 5\n";
 fn rewrite(port: u16, conf: &Path) -> String {
     let mut c = RawConn::connect(port);
     assert_eq!(
-        c.cmd(&["CONFIG", "SET", "maxmemory", "200mb", "hz", "25", "maxmemory-policy", "allkeys-lfu"]),
+        c.cmd(&[
+            "CONFIG",
+            "SET",
+            "maxmemory",
+            "200mb",
+            "hz",
+            "25",
+            "maxmemory-policy",
+            "allkeys-lfu"
+        ]),
         Resp::ok()
     );
     assert_eq!(c.cmd(&["CONFIG", "REWRITE"]), Resp::ok());
@@ -432,18 +558,34 @@ fn config_rewrite_keeps_comments() {
         ],
         "rewritten file:\n{got}"
     );
-    assert_eq!(head, want.lines().take(7).collect::<Vec<_>>(), "redis-server wrote:\n{want}");
+    assert_eq!(
+        head,
+        want.lines().take(7).collect::<Vec<_>>(),
+        "redis-server wrote:\n{want}"
+    );
     assert!(got.contains("\n# Generated by CONFIG REWRITE\n"), "{got}");
-    assert!(got.lines().any(|l| l == "maxmemory-policy allkeys-lfu"), "{got}");
-    assert!(want.lines().any(|l| l == "maxmemory-policy allkeys-lfu"), "{want}");
+    assert!(
+        got.lines().any(|l| l == "maxmemory-policy allkeys-lfu"),
+        "{got}"
+    );
+    assert!(
+        want.lines().any(|l| l == "maxmemory-policy allkeys-lfu"),
+        "{want}"
+    );
     assert_eq!(got.matches("maxmemory 200mb").count(), 1, "{got}");
     // The rewritten file loads back to the same values (the first server stays up: the
     // file names its working directory, which goes away with it).
     let srv2 = TestServer::start_with_file(&tconf, &["--threads", "1"]);
     let mut c = RawConn::connect(srv2.port);
-    assert_eq!(config_get(&mut c, "maxmemory").as_deref(), Some("209715200"));
+    assert_eq!(
+        config_get(&mut c, "maxmemory").as_deref(),
+        Some("209715200")
+    );
     assert_eq!(config_get(&mut c, "hz").as_deref(), Some("25"));
-    assert_eq!(config_get(&mut c, "maxmemory-policy").as_deref(), Some("allkeys-lfu"));
+    assert_eq!(
+        config_get(&mut c, "maxmemory-policy").as_deref(),
+        Some("allkeys-lfu")
+    );
     assert_eq!(config_get(&mut c, "timeout").as_deref(), Some("5"));
 }
 
@@ -452,10 +594,16 @@ fn resetstat(port: u16) {
     assert_eq!(c.cmd(&["SET", "a", "x"]), Resp::ok());
     assert_eq!(c.cmd(&["GET", "a"]), Resp::bulk("x"));
     assert_eq!(c.cmd(&["GET", "nokey"]), Resp::Bulk(None));
-    assert_eq!(c.cmd(&["INCR", "a"]), Resp::err("ERR value is not an integer or out of range"));
+    assert_eq!(
+        c.cmd(&["INCR", "a"]),
+        Resp::err("ERR value is not an integer or out of range")
+    );
     assert!(matches!(c.cmd(&["NOSUCHCMD"]), Resp::Error(_)));
     let num = |c: &mut RawConn, f: &str| -> i64 {
-        info_field(c, "stats", f).unwrap_or_else(|| panic!("no {f}")).parse().unwrap()
+        info_field(c, "stats", f)
+            .unwrap_or_else(|| panic!("no {f}"))
+            .parse()
+            .unwrap()
     };
     assert!(num(&mut c, "total_commands_processed") >= 4);
     assert!(num(&mut c, "keyspace_hits") >= 1);
@@ -479,7 +627,10 @@ fn resetstat(port: u16) {
             wrong.push(format!("{f}: expected {v}, got {got}"));
         }
     }
-    assert!(wrong.is_empty(), "INFO stats after CONFIG RESETSTAT: {wrong:?}");
+    assert!(
+        wrong.is_empty(),
+        "INFO stats after CONFIG RESETSTAT: {wrong:?}"
+    );
     assert_eq!(info_lines(&mut c, "errorstats"), ["# Errorstats"]);
     let cmdstats = info_lines(&mut c, "commandstats");
     let names: Vec<&str> = cmdstats
@@ -488,7 +639,9 @@ fn resetstat(port: u16) {
         .map(|l| l.split(':').next().unwrap())
         .collect();
     assert!(
-        !names.contains(&"cmdstat_get") && !names.contains(&"cmdstat_set") && !names.contains(&"cmdstat_incr"),
+        !names.contains(&"cmdstat_get")
+            && !names.contains(&"cmdstat_set")
+            && !names.contains(&"cmdstat_incr"),
         "commandstats after RESETSTAT: {cmdstats:?}"
     );
     // The data is untouched.
@@ -521,14 +674,29 @@ const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is dis
 
 fn requirepass(port: u16) {
     let mut c = RawConn::connect(port);
-    assert_eq!(c.cmd(&["GET", "a"]), Resp::err("NOAUTH Authentication required."));
-    assert_eq!(c.cmd(&["PING"]), Resp::err("NOAUTH Authentication required."));
-    assert_eq!(c.cmd(&["SET", "a", "1"]), Resp::err("NOAUTH Authentication required."));
+    assert_eq!(
+        c.cmd(&["GET", "a"]),
+        Resp::err("NOAUTH Authentication required.")
+    );
+    assert_eq!(
+        c.cmd(&["PING"]),
+        Resp::err("NOAUTH Authentication required.")
+    );
+    assert_eq!(
+        c.cmd(&["SET", "a", "1"]),
+        Resp::err("NOAUTH Authentication required.")
+    );
     assert_eq!(c.cmd(&["AUTH", "wrong"]), Resp::err(WRONGPASS));
     assert_eq!(c.cmd(&["AUTH", "default", "wrong"]), Resp::err(WRONGPASS));
     assert_eq!(c.cmd(&["AUTH", "nobody", "s3cret"]), Resp::err(WRONGPASS));
-    assert_eq!(c.cmd(&["AUTH", "a", "b", "c"]), Resp::err("ERR syntax error"));
-    assert_eq!(c.cmd(&["GET", "a"]), Resp::err("NOAUTH Authentication required."));
+    assert_eq!(
+        c.cmd(&["AUTH", "a", "b", "c"]),
+        Resp::err("ERR syntax error")
+    );
+    assert_eq!(
+        c.cmd(&["GET", "a"]),
+        Resp::err("NOAUTH Authentication required.")
+    );
     assert_eq!(c.cmd(&["AUTH", "s3cret"]), Resp::ok());
     assert_eq!(c.cmd(&["SET", "a", "1"]), Resp::ok());
     assert_eq!(c.cmd(&["GET", "a"]), Resp::bulk("1"));
@@ -551,8 +719,14 @@ fn requirepass(port: u16) {
     assert_eq!(e.cmd(&["GET", "a"]), Resp::bulk("1"));
     assert_eq!(e.cmd(&["GET", "nokey"]), Resp::Null);
     let mut f = RawConn::connect(port);
-    assert_eq!(f.cmd(&["HELLO", "3", "AUTH", "default", "nope"]), Resp::err(WRONGPASS));
-    assert_eq!(f.cmd(&["GET", "a"]), Resp::err("NOAUTH Authentication required."));
+    assert_eq!(
+        f.cmd(&["HELLO", "3", "AUTH", "default", "nope"]),
+        Resp::err(WRONGPASS)
+    );
+    assert_eq!(
+        f.cmd(&["GET", "a"]),
+        Resp::err("NOAUTH Authentication required.")
+    );
 }
 
 #[test]
@@ -615,7 +789,10 @@ fn ip(args: &[&str]) -> Result<(), String> {
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!("ip {args:?}: {}", String::from_utf8_lossy(&out.stderr).trim()))
+        Err(format!(
+            "ip {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
     }
 }
 
@@ -643,11 +820,36 @@ impl NetNs {
         };
         let peer = format!("tsr{pid}n");
         ip(&["netns", "add", &ns.name])?;
-        ip(&["link", "add", &ns.host_if, "type", "veth", "peer", "name", &peer])?;
+        ip(&[
+            "link",
+            "add",
+            &ns.host_if,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &peer,
+        ])?;
         ip(&["link", "set", &peer, "netns", &ns.name])?;
-        ip(&["addr", "add", &format!("{}/30", ns.host_ip), "dev", &ns.host_if])?;
+        ip(&[
+            "addr",
+            "add",
+            &format!("{}/30", ns.host_ip),
+            "dev",
+            &ns.host_if,
+        ])?;
         ip(&["link", "set", &ns.host_if, "up"])?;
-        ip(&["netns", "exec", &ns.name, "ip", "addr", "add", &format!("{ns_ip}/30"), "dev", &peer])?;
+        ip(&[
+            "netns",
+            "exec",
+            &ns.name,
+            "ip",
+            "addr",
+            "add",
+            &format!("{ns_ip}/30"),
+            "dev",
+            &peer,
+        ])?;
         ip(&["netns", "exec", &ns.name, "ip", "link", "set", &peer, "up"])?;
         ip(&["netns", "exec", &ns.name, "ip", "link", "set", "lo", "up"])?;
         Ok(ns)
@@ -716,9 +918,19 @@ fn protected_mode() {
     let want = from_ns(&ns, r.port());
     assert!(want.closed);
     let want_text = String::from_utf8_lossy(&want.bytes).into_owned();
-    assert!(want_text.starts_with("-DENIED Redis is running in protected mode"), "{want_text}");
+    assert!(
+        want_text.starts_with("-DENIED Redis is running in protected mode"),
+        "{want_text}"
+    );
     for threads in ["1", "3"] {
-        let srv = TestServer::start(&["--threads", threads, "--bind", &bind, "--protected-mode", "yes"]);
+        let srv = TestServer::start(&[
+            "--threads",
+            threads,
+            "--bind",
+            &bind,
+            "--protected-mode",
+            "yes",
+        ]);
         // Several connections, so that with 3 shards more than one accepts.
         for i in 0..6 {
             let got = from_ns(&ns, srv.port);
@@ -731,12 +943,22 @@ fn protected_mode() {
         // Loopback still works, and the rejections are counted.
         let mut c = RawConn::connect(srv.port);
         assert_eq!(c.cmd(&["PING"]), Resp::Simple("PONG".into()));
-        assert_eq!(info_field(&mut c, "stats", "rejected_connections").as_deref(), Some("6"));
+        assert_eq!(
+            info_field(&mut c, "stats", "rejected_connections").as_deref(),
+            Some("6")
+        );
         drop(srv);
         // With a password, or with protected-mode off, non-loopback clients get in.
         for extra in [["--requirepass", "pw"], ["--protected-mode", "no"]] {
             let srv = TestServer::start(&[
-                "--threads", threads, "--bind", &bind, "--protected-mode", "yes", extra[0], extra[1],
+                "--threads",
+                threads,
+                "--bind",
+                &bind,
+                "--protected-mode",
+                "yes",
+                extra[0],
+                extra[1],
             ]);
             let s = ns.connect(format!("{}:{}", ns.host_ip, srv.port)).unwrap();
             let mut c = RawConn::from_stream(s);
@@ -759,11 +981,26 @@ fn sigterm(threads: &str) {
     let mut c = RawConn::connect(srv.port);
     assert_eq!(c.cmd(&["SET", "k", "v"]), Resp::ok());
     let status = srv.stop();
-    assert_eq!(status.code(), Some(0), "exit status after SIGTERM: {status:?}");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "exit status after SIGTERM: {status:?}"
+    );
     let d = c.drain(Duration::from_secs(5));
-    assert!(d.closed && d.bytes.is_empty(), "client after SIGTERM: {d:?}");
-    assert!(srv.wait_for_log("Received SIGTERM", Duration::from_secs(2)), "{:?}", srv.log());
-    assert!(srv.wait_for_log("ready to exit", Duration::from_secs(2)), "{:?}", srv.log());
+    assert!(
+        d.closed && d.bytes.is_empty(),
+        "client after SIGTERM: {d:?}"
+    );
+    assert!(
+        srv.wait_for_log("Received SIGTERM", Duration::from_secs(2)),
+        "{:?}",
+        srv.log()
+    );
+    assert!(
+        srv.wait_for_log("ready to exit", Duration::from_secs(2)),
+        "{:?}",
+        srv.log()
+    );
 }
 
 #[test]
@@ -783,7 +1020,10 @@ fn wait_exited(pid: u32) -> bool {
         match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
             Err(_) => return true,
             Ok(s) => {
-                let state = s.rsplit(')').next().and_then(|r| r.split_whitespace().next());
+                let state = s
+                    .rsplit(')')
+                    .next()
+                    .and_then(|r| r.split_whitespace().next());
                 if state == Some("Z") || state == Some("X") {
                     return true;
                 }
@@ -798,12 +1038,19 @@ fn shutdown_cmd(port: u16, pid: u32) {
     let mut other = RawConn::connect(port);
     assert_eq!(other.cmd(&["PING"]), Resp::Simple("PONG".into()));
     let mut c = RawConn::connect(port);
-    assert_eq!(c.cmd(&["SHUTDOWN", "ABORT"]), Resp::err("ERR No shutdown in progress."));
+    assert_eq!(
+        c.cmd(&["SHUTDOWN", "ABORT"]),
+        Resp::err("ERR No shutdown in progress.")
+    );
     assert_eq!(c.cmd(&["SHUTDOWN", "BOGUS"]), Resp::err("ERR syntax error"));
     c.send(&rawresp::encode_strs(&["SHUTDOWN"]));
     let d = c.drain(Duration::from_secs(10));
     assert!(d.closed, "the connection was not closed after SHUTDOWN");
-    assert!(d.bytes.is_empty(), "SHUTDOWN replied {:?}", String::from_utf8_lossy(&d.bytes));
+    assert!(
+        d.bytes.is_empty(),
+        "SHUTDOWN replied {:?}",
+        String::from_utf8_lossy(&d.bytes)
+    );
     let d = other.drain(Duration::from_secs(10));
     assert!(d.closed, "another client was not disconnected by SHUTDOWN");
     assert!(wait_exited(pid), "the server did not exit after SHUTDOWN");
@@ -822,9 +1069,21 @@ fn shutdown_tessera(threads: &str) {
     shutdown_cmd(srv.port, srv.pid());
     // Already exited: stop() only reaps it.
     let status = srv.stop();
-    assert_eq!(status.code(), Some(0), "exit status after SHUTDOWN: {status:?}");
-    assert!(srv.wait_for_log("User requested shutdown", Duration::from_secs(2)), "{:?}", srv.log());
-    assert!(srv.wait_for_log("ready to exit", Duration::from_secs(2)), "{:?}", srv.log());
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "exit status after SHUTDOWN: {status:?}"
+    );
+    assert!(
+        srv.wait_for_log("User requested shutdown", Duration::from_secs(2)),
+        "{:?}",
+        srv.log()
+    );
+    assert!(
+        srv.wait_for_log("ready to exit", Duration::from_secs(2)),
+        "{:?}",
+        srv.log()
+    );
     assert!(!srv.log().iter().any(|l| l.contains("Received SIGTERM")));
 }
 
@@ -896,13 +1155,21 @@ fn ready_means_accepting(threads: &str) {
                         Err(e) => fails.push(format!("connection {i}: {e}")),
                     }
                 }
-                break if fails.is_empty() { Ok(()) } else { Err(fails.join("; ")) };
+                break if fails.is_empty() {
+                    Ok(())
+                } else {
+                    Err(fails.join("; "))
+                };
             }
             if line.contains("Running mode=") {
                 port = line
                     .split("port=")
                     .nth(1)
-                    .and_then(|r| r.trim_end_matches('.').split(|c: char| !c.is_ascii_digit()).next())
+                    .and_then(|r| {
+                        r.trim_end_matches('.')
+                            .split(|c: char| !c.is_ascii_digit())
+                            .next()
+                    })
                     .and_then(|d| d.parse::<u16>().ok());
             }
             seen.push(line);

@@ -2,7 +2,7 @@
 //! against tessera-server (once with `--threads 1`, once with `--threads 3`), and every
 //! reply must be identical.
 //!
-//! The scripts live in `tests/data/differential.txt` (embedded at compile time). Format:
+//! The scripts live in `tests/data/differential*.txt` (one file per family). Format:
 //!
 //! ```text
 //! # comment (whole line)
@@ -61,7 +61,54 @@ use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::time::Duration;
 
-const SCRIPTS: &str = include_str!("data/differential.txt");
+/// Every `tests/data/differential*.txt`, in name order: (file name, text). Each family
+/// keeps its scripts in its own file.
+fn script_files() -> Vec<(String, String)> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
+    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
+        .expect("tests/data")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| {
+            let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            n.starts_with("differential") && n.ends_with(".txt")
+        })
+        .map(|p| {
+            let name = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("")
+                .to_string();
+            let text = std::fs::read_to_string(&p).expect("script file");
+            (name, text)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+thread_local! {
+    /// The script file being parsed, for error messages.
+    static FILE: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+fn cur_file() -> String {
+    FILE.with(|f| f.borrow().clone())
+}
+
+/// All scripts of all files; a script's name carries its file when not the main one.
+fn all_scripts() -> Vec<Script> {
+    let mut out = Vec::new();
+    for (name, text) in script_files() {
+        FILE.with(|f| *f.borrow_mut() = name.clone());
+        for mut s in parse_scripts(&text) {
+            if name != "differential.txt" {
+                s.name = format!("{name}: {}", s.name);
+            }
+            out.push(s);
+        }
+    }
+    out
+}
 
 // ---------------------------------------------------------------------------
 // Script parsing
@@ -128,7 +175,7 @@ fn tokenize(s: &str, line_no: usize) -> Vec<Tok> {
     let b = s.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
-    let fail = |msg: &str| -> ! { panic!("differential.txt line {line_no}: {msg}: {s}") };
+    let fail = |msg: &str| -> ! { panic!("{} line {line_no}: {msg}: {s}", cur_file()) };
     while i < b.len() {
         if b[i].is_ascii_whitespace() {
             i += 1;
@@ -201,7 +248,7 @@ fn expand_word(word: &str, line_no: usize) -> Vec<Tok> {
     };
     let num = |s: &str| -> usize {
         s.parse()
-            .unwrap_or_else(|_| panic!("differential.txt line {line_no}: bad number in {word}"))
+            .unwrap_or_else(|_| panic!("{} line {line_no}: bad number in {word}", cur_file()))
     };
     if let Some((n, text)) = call("$rep(") {
         return vec![Tok::Lit(text.repeat(num(&n)).into_bytes())];
@@ -246,7 +293,7 @@ fn parse_scripts(src: &str) -> Vec<Script> {
         }
         let script = scripts
             .last_mut()
-            .unwrap_or_else(|| panic!("differential.txt line {line_no}: command before ==="));
+            .unwrap_or_else(|| panic!("{} line {line_no}: command before ===", cur_file()));
         let mut conn = 1;
         if rest.starts_with('[') {
             let end = rest.find(']').expect("[N] prefix");
@@ -344,19 +391,22 @@ fn parse_scripts(src: &str) -> Vec<Script> {
                     mode = Mode::Reconnect;
                     next = tail.to_string();
                 }
-                other => panic!("differential.txt line {line_no}: unknown modifier @{other}"),
+                other => panic!("{} line {line_no}: unknown modifier @{other}", cur_file()),
             }
             rest = next.trim().to_string();
         }
         let args = tokenize(&rest, line_no);
         if wire != Wire::Client && !matches!(mode, Mode::Exact | Mode::Ignore | Mode::MaskInt) {
-            panic!("differential.txt line {line_no}: raw lines allow only @ignore/@maskint");
+            panic!(
+                "{} line {line_no}: raw lines allow only @ignore/@maskint",
+                cur_file()
+            );
         }
         if args.is_empty()
             && !matches!(mode, Mode::Reconnect | Mode::Scan | Mode::RandomKey)
             && !matches!(wire, Wire::Inline(_) | Wire::Read)
         {
-            panic!("differential.txt line {line_no}: no command");
+            panic!("{} line {line_no}: no command", cur_file());
         }
         script.lines.push(Line {
             line_no,
@@ -1056,7 +1106,7 @@ fn compare_all(
     what: &str,
     mut restart: Option<&mut dyn FnMut() -> Target>,
 ) -> (usize, Vec<String>) {
-    let scripts = parse_scripts(SCRIPTS);
+    let scripts = all_scripts();
     let mut redis = Side::new("redis", reference);
     let mut tess = Side::new(
         if what.starts_with("tessera") {
@@ -1185,7 +1235,7 @@ fn scripts_are_deterministic_on_redis() {
 
 #[test]
 fn script_file_parses() {
-    let scripts = parse_scripts(SCRIPTS);
+    let scripts = all_scripts();
     assert!(scripts.len() > 10);
     let toks = tokenize(
         r#"a "b c" 'd e' "" "\x00\xff\n" $rep(3,ab) $seq(k,2) $v"#,

@@ -122,7 +122,10 @@ fn pipeline_10k(threads: &str) {
     eprintln!("threads={threads}: 10k pipeline in {:?}", started.elapsed());
     // Nothing extra was sent, and the connection still works.
     assert_eq!(c.cmd(&["PING", "after"]), Resp::bulk("after"));
-    assert_eq!(c.cmd(&["GET", "pipe-counter"]), Resp::bulk(&(n / 4).to_string()));
+    assert_eq!(
+        c.cmd(&["GET", "pipe-counter"]),
+        Resp::bulk(&(n / 4).to_string())
+    );
 }
 
 #[test]
@@ -165,7 +168,10 @@ fn big_value(threads: &str) {
         other => panic!("GET big-key: {:?}", show(format!("{other:?}").as_bytes())),
     }
     eprintln!("threads={threads}: SET 100MB in {set_time:?}, SET+GET in {total:?}");
-    assert!(total < Duration::from_secs(90), "100 MB SET+GET took {total:?}");
+    assert!(
+        total < Duration::from_secs(90),
+        "100 MB SET+GET took {total:?}"
+    );
     // Another connection still works.
     let mut d = RawConn::connect(srv.port);
     assert_eq!(d.cmd(&["PING"]), Resp::Simple("PONG".into()));
@@ -203,7 +209,10 @@ fn hello_keys(r: &Resp, proto: i64) -> Vec<(String, Resp)> {
 fn check_hello_map(r: &Resp, proto: i64) {
     let m = hello_keys(r, proto);
     let names: Vec<&str> = m.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(names, ["server", "version", "proto", "id", "mode", "role", "modules"]);
+    assert_eq!(
+        names,
+        ["server", "version", "proto", "id", "mode", "role", "modules"]
+    );
     assert_eq!(m[0].1, Resp::bulk("redis"));
     assert_eq!(m[1].1, Resp::bulk("7.0.15"));
     assert_eq!(m[2].1, Resp::Int(proto));
@@ -257,7 +266,18 @@ fn resp3(port: u16) {
     assert_eq!(c.read_until(b"\r\n", Duration::from_secs(10)), b"$-1\r\n");
     // HELLO with AUTH (the default user has no password: any password is accepted)
     // and SETNAME.
-    check_hello_map(&c.cmd(&["HELLO", "3", "AUTH", "default", "whatever", "SETNAME", "proto-client"]), 3);
+    check_hello_map(
+        &c.cmd(&[
+            "HELLO",
+            "3",
+            "AUTH",
+            "default",
+            "whatever",
+            "SETNAME",
+            "proto-client",
+        ]),
+        3,
+    );
     assert_eq!(c.cmd(&["CLIENT", "GETNAME"]), Resp::bulk("proto-client"));
 }
 
@@ -285,8 +305,16 @@ fn hello_auth(port: u16) {
         c.cmd(&["HELLO", "3", "AUTH", "default", "wrong"]),
         Resp::err("WRONGPASS invalid username-password pair or user is disabled.")
     );
-    assert_eq!(c.cmd(&["GET", "x"]), Resp::err("NOAUTH Authentication required."));
-    check_hello_map(&c.cmd(&["HELLO", "3", "AUTH", "default", "pw-123", "SETNAME", "authed"]), 3);
+    assert_eq!(
+        c.cmd(&["GET", "x"]),
+        Resp::err("NOAUTH Authentication required.")
+    );
+    check_hello_map(
+        &c.cmd(&[
+            "HELLO", "3", "AUTH", "default", "pw-123", "SETNAME", "authed",
+        ]),
+        3,
+    );
     assert_eq!(c.cmd(&["CLIENT", "GETNAME"]), Resp::bulk("authed"));
     assert_eq!(c.cmd(&["GET", "x"]), Resp::Null);
     // The HELLO 2 AUTH form on a second connection.
@@ -299,7 +327,10 @@ fn hello_auth(port: u16) {
         e.cmd(&["HELLO", "3"]),
         Resp::err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
     );
-    assert_eq!(e.cmd(&["PING"]), Resp::err("NOAUTH Authentication required."));
+    assert_eq!(
+        e.cmd(&["PING"]),
+        Resp::err("NOAUTH Authentication required.")
+    );
 }
 
 #[test]
@@ -328,14 +359,26 @@ fn malformed_cases() -> Vec<(&'static str, Vec<u8>)> {
     let mut v: Vec<(&'static str, Vec<u8>)> = vec![
         ("bulk length not a number", b"*1\r\n$x\r\n".to_vec()),
         ("multibulk count not a number", b"*abc\r\n".to_vec()),
-        ("bulk length over proto-max-bulk-len", b"*1\r\n$600000000\r\n".to_vec()),
-        ("negative bulk length", b"*2\r\n$4\r\nECHO\r\n$-1\r\n".to_vec()),
+        (
+            "bulk length over proto-max-bulk-len",
+            b"*1\r\n$600000000\r\n".to_vec(),
+        ),
+        (
+            "negative bulk length",
+            b"*2\r\n$4\r\nECHO\r\n$-1\r\n".to_vec(),
+        ),
         ("expected $", b"*1\r\nfoo\r\n".to_vec()),
         ("multibulk count over INT_MAX", b"*3000000000\r\n".to_vec()),
         ("unbalanced double quote", b"SET k \"a b\r\n".to_vec()),
-        ("closing quote followed by a char", b"SET k \"a\"b\r\n".to_vec()),
+        (
+            "closing quote followed by a char",
+            b"SET k \"a\"b\r\n".to_vec(),
+        ),
         ("unbalanced single quote", b"ECHO 'abc\r\n".to_vec()),
-        ("valid command before the error", b"PING\r\nSET pre ok\r\n*abc\r\nPING\r\n".to_vec()),
+        (
+            "valid command before the error",
+            b"PING\r\nSET pre ok\r\n*abc\r\nPING\r\n".to_vec(),
+        ),
         ("inline line over 64KB without newline", vec![b'a'; 70_000]),
     ];
     let mut big_count = b"*".to_vec();
@@ -394,11 +437,19 @@ fn malformed(threads: &str) {
             ));
         }
         assert_eq!(by.cmd(&mget), intact, "bystander's data after {name}");
-        assert_eq!(by.cmd(&["PING", name]), Resp::bulk(name), "bystander after {name}");
+        assert_eq!(
+            by.cmd(&["PING", name]),
+            Resp::bulk(name),
+            "bystander after {name}"
+        );
     }
     // The valid commands pipelined before the error ran.
     assert_eq!(by.cmd(&["GET", "pre"]), Resp::bulk("ok"));
-    assert!(failures.is_empty(), "threads={threads}:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "threads={threads}:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -412,9 +463,10 @@ fn malformed_input_threads_3() {
 }
 
 fn small_proto_max_bulk_len(threads: &str) {
-    let cases: Vec<(&'static str, Vec<u8>)> = vec![
-        ("bulk over a 1mb proto-max-bulk-len", b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2000000\r\n".to_vec()),
-    ];
+    let cases: Vec<(&'static str, Vec<u8>)> = vec![(
+        "bulk over a 1mb proto-max-bulk-len",
+        b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2000000\r\n".to_vec(),
+    )];
     let args = ["--proto-max-bulk-len", "1mb"];
     let expected = redis_answers(&args, &cases);
     let srv = start(threads, &args);
@@ -423,7 +475,11 @@ fn small_proto_max_bulk_len(threads: &str) {
         assert!(want_closed);
         assert_eq!(show(&want), "-ERR Protocol error: invalid bulk length\r\n");
         let got = exchange(srv.port, bytes, Duration::from_secs(10));
-        assert_eq!((show(&got.bytes), got.closed), (show(&want), true), "{name}");
+        assert_eq!(
+            (show(&got.bytes), got.closed),
+            (show(&want), true),
+            "{name}"
+        );
     }
     // A value just under the limit is fine.
     let v = "x".repeat(1024 * 1024 - 10);
@@ -448,18 +504,29 @@ fn proto_max_bulk_len_threads_3() {
 fn query_buffer_limit(port: u16) {
     let keys = spread_keys("qbl", 3);
     let mut by = RawConn::connect(port);
-    assert_eq!(by.cmd(&["MSET", &keys[0], "a", &keys[1], "b", &keys[2], "c"]), Resp::ok());
+    assert_eq!(
+        by.cmd(&["MSET", &keys[0], "a", &keys[1], "b", &keys[2], "c"]),
+        Resp::ok()
+    );
     let mut c = RawConn::connect(port);
     let mut req = b"*3\r\n$3\r\nSET\r\n$1\r\nq\r\n$3000000\r\n".to_vec();
     req.extend(std::iter::repeat_n(b'x', 2_000_000));
     // The server may close while we are still writing.
     let _ = c.stream.write_all(&req);
     let d = c.drain(Duration::from_secs(20));
-    assert!(d.closed, "a client whose query buffer passed 1mb was not disconnected");
+    assert!(
+        d.closed,
+        "a client whose query buffer passed 1mb was not disconnected"
+    );
     assert!(d.bytes.is_empty(), "it was sent {:?}", show(&d.bytes));
     assert_eq!(
         by.cmd(&["MGET", &keys[0], &keys[1], &keys[2], "q"]),
-        Resp::Array(Some(vec![Resp::bulk("a"), Resp::bulk("b"), Resp::bulk("c"), Resp::Bulk(None)]))
+        Resp::Array(Some(vec![
+            Resp::bulk("a"),
+            Resp::bulk("b"),
+            Resp::bulk("c"),
+            Resp::Bulk(None)
+        ]))
     );
     // A complete 900 KB request is fine.
     let v = "y".repeat(900 * 1024);
@@ -477,14 +544,20 @@ fn client_query_buffer_limit_real_redis() {
 fn client_query_buffer_limit_threads_1() {
     let srv = start("1", &["--client-query-buffer-limit", "1mb"]);
     query_buffer_limit(srv.port);
-    assert!(srv.wait_for_log("Closing client that reached max query buffer length", Duration::from_secs(5)));
+    assert!(srv.wait_for_log(
+        "Closing client that reached max query buffer length",
+        Duration::from_secs(5)
+    ));
 }
 
 #[test]
 fn client_query_buffer_limit_threads_3() {
     let srv = start("3", &["--client-query-buffer-limit", "1mb"]);
     query_buffer_limit(srv.port);
-    assert!(srv.wait_for_log("Closing client that reached max query buffer length", Duration::from_secs(5)));
+    assert!(srv.wait_for_log(
+        "Closing client that reached max query buffer length",
+        Duration::from_secs(5)
+    ));
 }
 
 // ---------------------------------------------------------------------------
@@ -495,10 +568,20 @@ fn quit(port: u16) {
     let d = exchange(port, b"QUIT\r\n", Duration::from_secs(10));
     assert_eq!((show(&d.bytes), d.closed), ("+OK\r\n".to_string(), true));
     // Commands pipelined after QUIT are not run.
-    let d = exchange(port, b"SET before-quit 1\r\nQUIT\r\nSET after-quit 1\r\nPING\r\n", Duration::from_secs(10));
-    assert_eq!((show(&d.bytes), d.closed), ("+OK\r\n+OK\r\n".to_string(), true));
+    let d = exchange(
+        port,
+        b"SET before-quit 1\r\nQUIT\r\nSET after-quit 1\r\nPING\r\n",
+        Duration::from_secs(10),
+    );
+    assert_eq!(
+        (show(&d.bytes), d.closed),
+        ("+OK\r\n+OK\r\n".to_string(), true)
+    );
     let mut c = RawConn::connect(port);
-    assert_eq!(c.cmd(&["EXISTS", "before-quit", "after-quit"]), Resp::Int(1));
+    assert_eq!(
+        c.cmd(&["EXISTS", "before-quit", "after-quit"]),
+        Resp::Int(1)
+    );
     // The RESP form.
     let mut q = RawConn::connect(port);
     assert_eq!(q.cmd(&["QUIT"]), Resp::ok());
@@ -531,7 +614,10 @@ $11\r\nshown-again\r\n\
 $7\r\n__end__\r\n";
 
 fn client_reply(port: u16) {
-    assert_eq!(show(&transcript(port, CLIENT_REPLY)), show(CLIENT_REPLY_EXPECTED));
+    assert_eq!(
+        show(&transcript(port, CLIENT_REPLY)),
+        show(CLIENT_REPLY_EXPECTED)
+    );
     // The same, one command at a time (order of replies shows what was skipped).
     let mut c = RawConn::connect(port);
     c.send(&encode_strs(&["CLIENT", "REPLY", "SKIP"]));
@@ -594,7 +680,10 @@ fn many_clients_at_once(port: u16) {
         assert_eq!(c.read(), Resp::bulk(&value(i)), "GET reply of client {i}");
     }
     for (i, c) in conns.iter_mut().enumerate().step_by(50) {
-        assert_eq!(c.cmd(&["STRLEN", &format!("mc:{i}")]), Resp::Int(value(i).len() as i64));
+        assert_eq!(
+            c.cmd(&["STRLEN", &format!("mc:{i}")]),
+            Resp::Int(value(i).len() as i64)
+        );
     }
 }
 
@@ -645,11 +734,16 @@ fn slow_reader(threads: &str) {
     std::thread::sleep(Duration::from_millis(500));
     let mut peak = 0;
     for i in 0..10 {
-        assert_eq!(other.cmd(&["PING", &format!("p{i}")]), Resp::bulk(&format!("p{i}")));
+        assert_eq!(
+            other.cmd(&["PING", &format!("p{i}")]),
+            Resp::bulk(&format!("p{i}"))
+        );
         peak = peak.max(used_memory(&mut other));
         std::thread::sleep(Duration::from_millis(50));
     }
-    eprintln!("threads={threads}: used_memory baseline {baseline}, peak {peak} while the reader stalls");
+    eprintln!(
+        "threads={threads}: used_memory baseline {baseline}, peak {peak} while the reader stalls"
+    );
     assert!(
         peak < baseline + (32 << 20),
         "used_memory grew from {baseline} to {peak} while a client did not read 300 MB of replies"
@@ -685,16 +779,23 @@ fn write_all_then_read(port: u16) {
     for _ in 0..n {
         req.extend(encode_strs(&["GET", "kk"]));
     }
-    c.stream.set_write_timeout(Some(Duration::from_secs(30))).unwrap();
+    c.stream
+        .set_write_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     let started = Instant::now();
-    c.stream.write_all(&req).expect("the server stopped reading a pipeline whose replies were not read yet");
+    c.stream
+        .write_all(&req)
+        .expect("the server stopped reading a pipeline whose replies were not read yet");
     for i in 0..n {
         match c.read() {
             Resp::Bulk(Some(b)) => assert_eq!(b.len(), 256, "reply {i}"),
             other => panic!("reply {i}: {:?}", show(format!("{other:?}").as_bytes())),
         }
     }
-    eprintln!("400k-GET pipeline written then read in {:?}", started.elapsed());
+    eprintln!(
+        "400k-GET pipeline written then read in {:?}",
+        started.elapsed()
+    );
     assert_eq!(c.cmd(&["PING"]), Resp::Simple("PONG".into()));
 }
 
@@ -730,19 +831,34 @@ fn kill_backed_up_client(port: u16) {
     }
     slow.send(&req);
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(admin.cmd(&["CLIENT", "KILL", "ID", &id.to_string()]), Resp::Int(1));
+    assert_eq!(
+        admin.cmd(&["CLIENT", "KILL", "ID", &id.to_string()]),
+        Resp::Int(1)
+    );
     let listed = |admin: &mut RawConn| {
-        admin.cmd(&["CLIENT", "LIST"]).text().unwrap_or_default().lines().any(|l| l.starts_with(&format!("id={id} ")))
+        admin
+            .cmd(&["CLIENT", "LIST"])
+            .text()
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.starts_with(&format!("id={id} ")))
     };
     let deadline = Instant::now() + Duration::from_secs(5);
     while listed(&mut admin) {
-        assert!(Instant::now() < deadline, "killed client {id} is still in CLIENT LIST");
+        assert!(
+            Instant::now() < deadline,
+            "killed client {id} is still in CLIENT LIST"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let ctr = admin.cmd(&["GET", "ctr"]);
     // The killed client now reads: whatever it gets, no more of its commands run.
     let _ = slow.drain(Duration::from_millis(500));
-    assert_eq!(admin.cmd(&["GET", "ctr"]), ctr, "commands of a killed client ran after the kill");
+    assert_eq!(
+        admin.cmd(&["GET", "ctr"]),
+        ctr,
+        "commands of a killed client ran after the kill"
+    );
     assert_eq!(admin.cmd(&["PING"]), Resp::Simple("PONG".into()));
 }
 

@@ -85,7 +85,10 @@ struct Checks {
 
 impl Checks {
     fn new(ctx: impl Into<String>) -> Checks {
-        Checks { ctx: ctx.into(), fails: Vec::new() }
+        Checks {
+            ctx: ctx.into(),
+            fails: Vec::new(),
+        }
     }
     fn ok(&mut self, cond: bool, msg: impl FnOnce() -> String) -> bool {
         if !cond {
@@ -97,7 +100,9 @@ impl Checks {
     }
     fn eq<T: PartialEq + Debug>(&mut self, what: &str, expected: T, actual: T) -> bool {
         let same = expected == actual;
-        self.ok(same, || format!("{what}: expected {expected:?}, got {actual:?}"))
+        self.ok(same, || {
+            format!("{what}: expected {expected:?}, got {actual:?}")
+        })
     }
     fn finish(self) {
         if !self.fails.is_empty() {
@@ -129,7 +134,11 @@ fn show(r: &Resp) -> String {
         Resp::Array(None) => "(nil array)".into(),
         Resp::Array(Some(v)) | Resp::Set(v) | Resp::Push(v) => {
             let items: Vec<String> = v.iter().take(20).map(show).collect();
-            let more = if v.len() > 20 { format!(", ... {} items", v.len()) } else { String::new() };
+            let more = if v.len() > 20 {
+                format!(", ... {} items", v.len())
+            } else {
+                String::new()
+            };
             format!("[{}{more}]", items.join(", "))
         }
         other => format!("{other:?}"),
@@ -137,7 +146,10 @@ fn show(r: &Resp) -> String {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
 }
 
 fn must_ok(c: &mut RawConn, args: &[&str]) {
@@ -147,12 +159,14 @@ fn must_ok(c: &mut RawConn, args: &[&str]) {
 
 fn must_int(c: &mut RawConn, args: &[&str]) -> i64 {
     let r = c.cmd(args);
-    r.int().unwrap_or_else(|| panic!("{args:?}: expected an integer, got {}", show(&r)))
+    r.int()
+        .unwrap_or_else(|| panic!("{args:?}: expected an integer, got {}", show(&r)))
 }
 
 fn must_text(c: &mut RawConn, args: &[&str]) -> String {
     let r = c.cmd(args);
-    r.text().unwrap_or_else(|| panic!("{args:?}: expected text, got {}", show(&r)))
+    r.text()
+        .unwrap_or_else(|| panic!("{args:?}: expected text, got {}", show(&r)))
 }
 
 /// `INFO args...` as `field -> value` (headers and blank lines skipped).
@@ -162,7 +176,10 @@ fn info_map(c: &mut RawConn, args: &[&str]) -> HashMap<String, String> {
     let text = must_text(c, &cmd);
     text.lines()
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.to_string(), v.trim_end().to_string())))
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(k, v)| (k.to_string(), v.trim_end().to_string()))
+        })
         .collect()
 }
 
@@ -246,27 +263,43 @@ fn expiry(srv: &Srv) {
         let r = c.cmd(&["PTTL", k]);
         let got = Instant::now();
         if got < sent + Duration::from_millis(50) {
-            ck.ok(matches!(r, Resp::Int(1..=50)), || format!("PTTL {k} right after SET PX 50: {}", show(&r)));
+            ck.ok(matches!(r, Resp::Int(1..=50)), || {
+                format!("PTTL {k} right after SET PX 50: {}", show(&r))
+            });
             let g = c.cmd(&["GET", k]);
             if Instant::now() < sent + Duration::from_millis(50) {
-                ck.eq(&format!("GET {k} right after SET PX 50"), Resp::bulk("v"), g);
+                ck.eq(
+                    &format!("GET {k} right after SET PX 50"),
+                    Resp::bulk("v"),
+                    g,
+                );
             }
         }
         last_set_reply = Instant::now();
     }
     // Every key expires at most 50 ms after its SET was answered; wait until 100 ms.
     let wait_until = last_set_reply + Duration::from_millis(100);
-    poll(Duration::from_secs(1), Duration::from_millis(5), || (Instant::now() >= wait_until).then_some(()));
+    poll(Duration::from_secs(1), Duration::from_millis(5), || {
+        (Instant::now() >= wait_until).then_some(())
+    });
     for k in &lazy {
         let g = c.cmd(&["GET", k]);
-        ck.eq(&format!("GET {k} 100 ms after SET PX 50"), Resp::Bulk(None), g);
+        ck.eq(
+            &format!("GET {k} 100 ms after SET PX 50"),
+            Resp::Bulk(None),
+            g,
+        );
         let e = c.cmd(&["EXISTS", k]);
         ck.eq(&format!("EXISTS {k} after expiry"), Resp::Int(0), e);
         let t = c.cmd(&["TTL", k]);
         ck.eq(&format!("TTL {k} after expiry"), Resp::Int(-2), t);
     }
     let expired_after = info_u64(&mut c, "stats", "expired_keys");
-    ck.eq("expired_keys grew by the lazily expired keys", expired_before + lazy.len() as u64, expired_after);
+    ck.eq(
+        "expired_keys grew by the lazily expired keys",
+        expired_before + lazy.len() as u64,
+        expired_after,
+    );
     must_ok(&mut c, &["CONFIG", "SET", "hz", "10"]);
 
     // --- active expiry: 2000 keys with PX 100, never read, disappear by themselves.
@@ -274,7 +307,10 @@ fn expiry(srv: &Srv) {
     must_ok(&mut c, &["CONFIG", "RESETSTAT"]);
     let active = spread_keys("active", 2000);
     for chunk in active.chunks(200) {
-        let cmds: Vec<Vec<Vec<u8>>> = chunk.iter().map(|k| args(&["SET", k, "x", "PX", "100"])).collect();
+        let cmds: Vec<Vec<Vec<u8>>> = chunk
+            .iter()
+            .map(|k| args(&["SET", k, "x", "PX", "100"]))
+            .collect();
         for (k, r) in chunk.iter().zip(pipeline(&mut c, &cmds)) {
             assert_eq!(r, Resp::ok(), "SET {k} PX 100");
         }
@@ -293,10 +329,20 @@ fn expiry(srv: &Srv) {
             last.0, last.1
         )
     });
-    eprintln!("[{}] active expiry of 2000 keys took {:?}", srv.name(), t0.elapsed());
-    ck.eq("expired_keys after active expiry of 2000 keys", 2000, info_u64(&mut c, "stats", "expired_keys"));
+    eprintln!(
+        "[{}] active expiry of 2000 keys took {:?}",
+        srv.name(),
+        t0.elapsed()
+    );
+    ck.eq(
+        "expired_keys after active expiry of 2000 keys",
+        2000,
+        info_u64(&mut c, "stats", "expired_keys"),
+    );
     let ks = info_map(&mut c, &["keyspace"]);
-    ck.ok(!ks.contains_key("db0"), || format!("INFO keyspace still lists db0: {:?}", ks.get("db0")));
+    ck.ok(!ks.contains_key("db0"), || {
+        format!("INFO keyspace still lists db0: {:?}", ks.get("db0"))
+    });
 
     // --- TTL / PTTL / EXPIRETIME / PEXPIRETIME consistency, on keys of every shard.
     for k in spread_keys("ttl", 3) {
@@ -307,33 +353,64 @@ fn expiry(srv: &Srv) {
         let et = must_int(&mut c, &["EXPIRETIME", &k]);
         let pet = must_int(&mut c, &["PEXPIRETIME", &k]);
         let after = now_ms();
-        ck.ok((99..=100).contains(&ttl), || format!("TTL {k} after EX 100: {ttl}"));
-        ck.ok((98_000..=100_000).contains(&pttl), || format!("PTTL {k} after EX 100: {pttl}"));
+        ck.ok((99..=100).contains(&ttl), || {
+            format!("TTL {k} after EX 100: {ttl}")
+        });
+        ck.ok((98_000..=100_000).contains(&pttl), || {
+            format!("PTTL {k} after EX 100: {pttl}")
+        });
         ck.ok(
             pet as u64 >= before + 98_000 && pet as u64 <= after + 100_000,
             || format!("PEXPIRETIME {k}: {pet}, now {before}..{after}"),
         );
         // EXPIRETIME rounds to the nearest second, as Redis does.
-        ck.eq(&format!("EXPIRETIME {k} = round(PEXPIRETIME / 1000)"), (pet + 500) / 1000, et);
+        ck.eq(
+            &format!("EXPIRETIME {k} = round(PEXPIRETIME / 1000)"),
+            (pet + 500) / 1000,
+            et,
+        );
         let drift = (pet - (before as i64 + pttl)).abs();
-        ck.ok(drift <= 2000, || format!("PEXPIRETIME {pet} vs now+PTTL {}: {drift} ms apart", before as i64 + pttl));
+        ck.ok(drift <= 2000, || {
+            format!(
+                "PEXPIRETIME {pet} vs now+PTTL {}: {drift} ms apart",
+                before as i64 + pttl
+            )
+        });
 
         // Absolute times are returned as set.
         let at_ms = (now_ms() / 1000 + 500) * 1000 + 300;
         let r = c.cmd(&["PEXPIREAT", &k, &at_ms.to_string()]);
         ck.eq(&format!("PEXPIREAT {k}"), Resp::Int(1), r);
-        ck.eq(&format!("PEXPIRETIME {k} after PEXPIREAT"), at_ms as i64, must_int(&mut c, &["PEXPIRETIME", &k]));
-        ck.eq(&format!("EXPIRETIME {k} after PEXPIREAT"), (at_ms / 1000) as i64, must_int(&mut c, &["EXPIRETIME", &k]));
+        ck.eq(
+            &format!("PEXPIRETIME {k} after PEXPIREAT"),
+            at_ms as i64,
+            must_int(&mut c, &["PEXPIRETIME", &k]),
+        );
+        ck.eq(
+            &format!("EXPIRETIME {k} after PEXPIREAT"),
+            (at_ms / 1000) as i64,
+            must_int(&mut c, &["EXPIRETIME", &k]),
+        );
         let at_ms = at_ms + 400; // .700: rounds up
         let r = c.cmd(&["PEXPIREAT", &k, &at_ms.to_string()]);
         ck.eq(&format!("PEXPIREAT {k}"), Resp::Int(1), r);
-        ck.eq(&format!("EXPIRETIME {k} after PEXPIREAT .700"), (at_ms / 1000 + 1) as i64, must_int(&mut c, &["EXPIRETIME", &k]));
+        ck.eq(
+            &format!("EXPIRETIME {k} after PEXPIREAT .700"),
+            (at_ms / 1000 + 1) as i64,
+            must_int(&mut c, &["EXPIRETIME", &k]),
+        );
         let at = now_ms() / 1000 + 1000;
         let r = c.cmd(&["EXPIREAT", &k, &at.to_string()]);
         ck.eq(&format!("EXPIREAT {k}"), Resp::Int(1), r);
-        ck.eq(&format!("EXPIRETIME {k} after EXPIREAT"), at as i64, must_int(&mut c, &["EXPIRETIME", &k]));
+        ck.eq(
+            &format!("EXPIRETIME {k} after EXPIREAT"),
+            at as i64,
+            must_int(&mut c, &["EXPIRETIME", &k]),
+        );
         let ttl = must_int(&mut c, &["TTL", &k]);
-        ck.ok((998..=1000).contains(&ttl), || format!("TTL {k} after EXPIREAT now+1000: {ttl}"));
+        ck.ok((998..=1000).contains(&ttl), || {
+            format!("TTL {k} after EXPIREAT now+1000: {ttl}")
+        });
 
         // No TTL / missing key.
         must_ok(&mut c, &["SET", &k, "plain"]);
@@ -348,23 +425,53 @@ fn expiry(srv: &Srv) {
     // --- PERSIST.
     for k in spread_keys("persist", 3) {
         must_ok(&mut c, &["SET", &k, "v", "EX", "100"]);
-        ck.eq(&format!("PERSIST {k} with a TTL"), Resp::Int(1), c.cmd(&["PERSIST", &k]));
-        ck.eq(&format!("TTL {k} after PERSIST"), Resp::Int(-1), c.cmd(&["TTL", &k]));
-        ck.eq(&format!("PERSIST {k} again"), Resp::Int(0), c.cmd(&["PERSIST", &k]));
-        ck.eq(&format!("GET {k} after PERSIST"), Resp::bulk("v"), c.cmd(&["GET", &k]));
+        ck.eq(
+            &format!("PERSIST {k} with a TTL"),
+            Resp::Int(1),
+            c.cmd(&["PERSIST", &k]),
+        );
+        ck.eq(
+            &format!("TTL {k} after PERSIST"),
+            Resp::Int(-1),
+            c.cmd(&["TTL", &k]),
+        );
+        ck.eq(
+            &format!("PERSIST {k} again"),
+            Resp::Int(0),
+            c.cmd(&["PERSIST", &k]),
+        );
+        ck.eq(
+            &format!("GET {k} after PERSIST"),
+            Resp::bulk("v"),
+            c.cmd(&["GET", &k]),
+        );
     }
-    ck.eq("PERSIST of a missing key", Resp::Int(0), c.cmd(&["PERSIST", "no-such-key-anywhere"]));
+    ck.eq(
+        "PERSIST of a missing key",
+        Resp::Int(0),
+        c.cmd(&["PERSIST", "no-such-key-anywhere"]),
+    );
 
     // --- SET drops the TTL, SET KEEPTTL keeps it.
     for k in spread_keys("keepttl", 3) {
         must_ok(&mut c, &["SET", &k, "v1", "EX", "100"]);
         must_ok(&mut c, &["SET", &k, "v2"]);
-        ck.eq(&format!("TTL {k} after a plain SET over a key with TTL"), Resp::Int(-1), c.cmd(&["TTL", &k]));
+        ck.eq(
+            &format!("TTL {k} after a plain SET over a key with TTL"),
+            Resp::Int(-1),
+            c.cmd(&["TTL", &k]),
+        );
         must_ok(&mut c, &["SET", &k, "v3", "EX", "100"]);
         must_ok(&mut c, &["SET", &k, "v4", "KEEPTTL"]);
         let ttl = c.cmd(&["TTL", &k]);
-        ck.ok(matches!(ttl, Resp::Int(99..=100)), || format!("TTL {k} after SET KEEPTTL: {}", show(&ttl)));
-        ck.eq(&format!("GET {k} after SET KEEPTTL"), Resp::bulk("v4"), c.cmd(&["GET", &k]));
+        ck.ok(matches!(ttl, Resp::Int(99..=100)), || {
+            format!("TTL {k} after SET KEEPTTL: {}", show(&ttl))
+        });
+        ck.eq(
+            &format!("GET {k} after SET KEEPTTL"),
+            Resp::bulk("v4"),
+            c.cmd(&["GET", &k]),
+        );
     }
 
     // --- EXPIRE / EXPIREAT / PEXPIRE with a time in the past delete the key.
@@ -376,10 +483,22 @@ fn expiry(srv: &Srv) {
             _ => vec!["PEXPIRE", &k, "0"],
         };
         ck.eq(&format!("{cmd:?}"), Resp::Int(1), c.cmd(&cmd));
-        ck.eq(&format!("EXISTS {k} after {cmd:?}"), Resp::Int(0), c.cmd(&["EXISTS", &k]));
-        ck.eq(&format!("GET {k} after {cmd:?}"), Resp::Bulk(None), c.cmd(&["GET", &k]));
+        ck.eq(
+            &format!("EXISTS {k} after {cmd:?}"),
+            Resp::Int(0),
+            c.cmd(&["EXISTS", &k]),
+        );
+        ck.eq(
+            &format!("GET {k} after {cmd:?}"),
+            Resp::Bulk(None),
+            c.cmd(&["GET", &k]),
+        );
     }
-    ck.eq("DBSIZE at the end (only ttl/persist/keepttl keys)", Resp::Int(9), c.cmd(&["DBSIZE"]));
+    ck.eq(
+        "DBSIZE at the end (only ttl/persist/keepttl keys)",
+        Resp::Int(9),
+        c.cmd(&["DBSIZE"]),
+    );
     ck.finish();
 }
 
@@ -428,11 +547,18 @@ fn evict_allkeys(tessera_threads: Option<usize>, policy: &str) -> Vec<String> {
     let mut c = srv.conn();
     let baseline = info_u64(&mut c, "memory", "used_memory");
     let bound = baseline + 4 * MAXMEM;
-    eprintln!("[{} {policy}] baseline used_memory {baseline}, bound {bound}", srv.name());
+    eprintln!(
+        "[{} {policy}] baseline used_memory {baseline}, bound {bound}",
+        srv.name()
+    );
     let value = vec![b'a'; VALUE_LEN];
     let (mut bad, mut first_bad, mut max_used) = (0usize, None, 0u64);
     for start in (0..TOTAL_WRITES).step_by(100) {
-        let cmds = set_cmds((start..(start + 100).min(TOTAL_WRITES)).map(|i| format!("ak-{i}")), &value, &[]);
+        let cmds = set_cmds(
+            (start..(start + 100).min(TOTAL_WRITES)).map(|i| format!("ak-{i}")),
+            &value,
+            &[],
+        );
         for (i, r) in pipeline(&mut c, &cmds).into_iter().enumerate() {
             if r != Resp::ok() {
                 bad += 1;
@@ -444,20 +570,33 @@ fn evict_allkeys(tessera_threads: Option<usize>, policy: &str) -> Vec<String> {
         }
     }
     max_used = max_used.max(info_u64(&mut c, "memory", "used_memory"));
-    ck.ok(bad == 0, || format!("{bad} of {TOTAL_WRITES} SETs did not get +OK; first: {first_bad:?}"));
+    ck.ok(bad == 0, || {
+        format!("{bad} of {TOTAL_WRITES} SETs did not get +OK; first: {first_bad:?}")
+    });
     let evicted = info_u64(&mut c, "stats", "evicted_keys");
-    ck.ok(evicted > 0, || "INFO evicted_keys is 0 after writing 20 MB under maxmemory 2mb".into());
-    ck.ok(max_used <= bound, || format!("used_memory reached {max_used}, above baseline {baseline} + 4 x maxmemory = {bound}"));
+    ck.ok(evicted > 0, || {
+        "INFO evicted_keys is 0 after writing 20 MB under maxmemory 2mb".into()
+    });
+    ck.ok(max_used <= bound, || {
+        format!(
+            "used_memory reached {max_used}, above baseline {baseline} + 4 x maxmemory = {bound}"
+        )
+    });
     let dbsize = must_int(&mut c, &["DBSIZE"]) as u64;
     // Redis may evict before any command (DBSIZE too): bracket it with two reads.
     let evicted2 = info_u64(&mut c, "stats", "evicted_keys");
-    ck.ok(dbsize > 0 && (dbsize as usize) < TOTAL_WRITES, || format!("DBSIZE {dbsize} after evictions"));
+    ck.ok(dbsize > 0 && (dbsize as usize) < TOTAL_WRITES, || {
+        format!("DBSIZE {dbsize} after evictions")
+    });
     let written = (TOTAL_WRITES - bad) as u64;
     ck.ok(evicted + dbsize <= written && written <= evicted2 + dbsize, || {
         format!("evicted_keys ({evicted}..{evicted2}) + DBSIZE ({dbsize}) != keys written successfully ({written})")
     });
     let name = srv.name();
-    ck.fails.iter().map(|f| format!("{name} {policy}: {f}")).collect()
+    ck.fails
+        .iter()
+        .map(|f| format!("{name} {policy}: {f}"))
+        .collect()
 }
 
 /// volatile-*: only keys with a TTL are evicted; with none left, writes get OOM.
@@ -473,8 +612,15 @@ fn evict_volatile(tessera_threads: Option<usize>, policy: &str) -> Vec<String> {
     // Phase 1: 50 keys without TTL.
     let perm: Vec<String> = spread_keys("perm", 50);
     let r = pipeline(&mut c, &set_cmds(perm.iter().cloned(), &value, &[]));
-    let perm_bad: Vec<String> = r.iter().zip(&perm).filter(|(r, _)| **r != Resp::ok()).map(|(r, k)| format!("{k}: {}", show(r))).collect();
-    ck.ok(perm_bad.is_empty(), || format!("SETs of the 50 keys without TTL failed: {perm_bad:?}"));
+    let perm_bad: Vec<String> = r
+        .iter()
+        .zip(&perm)
+        .filter(|(r, _)| **r != Resp::ok())
+        .map(|(r, k)| format!("{k}: {}", show(r)))
+        .collect();
+    ck.ok(perm_bad.is_empty(), || {
+        format!("SETs of the 50 keys without TTL failed: {perm_bad:?}")
+    });
 
     // Phase 2: 20 MB of keys with a TTL (different TTLs, for volatile-ttl): never fail.
     let (mut bad, mut first_bad, mut max_used) = (0usize, None, 0u64);
@@ -482,7 +628,11 @@ fn evict_volatile(tessera_threads: Option<usize>, policy: &str) -> Vec<String> {
         let mut cmds = Vec::new();
         for i in start..(start + 100).min(TOTAL_WRITES) {
             let ex = (1000 + i % 5000).to_string();
-            cmds.extend(set_cmds(std::iter::once(format!("vol-{i}")), &value, &["EX", &ex]));
+            cmds.extend(set_cmds(
+                std::iter::once(format!("vol-{i}")),
+                &value,
+                &["EX", &ex],
+            ));
         }
         for (i, r) in pipeline(&mut c, &cmds).into_iter().enumerate() {
             if r != Resp::ok() {
@@ -494,12 +644,38 @@ fn evict_volatile(tessera_threads: Option<usize>, policy: &str) -> Vec<String> {
             max_used = max_used.max(info_u64(&mut c, "memory", "used_memory"));
         }
     }
-    ck.ok(bad == 0, || format!("{bad} of {TOTAL_WRITES} SETs of keys with TTL did not get +OK; first: {first_bad:?}"));
-    ck.ok(max_used <= bound, || format!("used_memory reached {max_used}, above baseline {baseline} + 4 x maxmemory = {bound}"));
-    ck.ok(info_u64(&mut c, "stats", "evicted_keys") > 0, || "evicted_keys is 0 after 20 MB of keys with TTL".into());
-    let exists: Vec<Resp> = pipeline(&mut c, &perm.iter().map(|k| args(&["EXISTS", k])).collect::<Vec<_>>());
-    let lost: Vec<&String> = perm.iter().zip(&exists).filter(|(_, r)| **r != Resp::Int(1)).map(|(k, _)| k).collect();
-    ck.ok(lost.is_empty(), || format!("keys without TTL evicted while keys with TTL existed: {} of 50 ({lost:?})", lost.len()));
+    ck.ok(bad == 0, || {
+        format!(
+            "{bad} of {TOTAL_WRITES} SETs of keys with TTL did not get +OK; first: {first_bad:?}"
+        )
+    });
+    ck.ok(max_used <= bound, || {
+        format!(
+            "used_memory reached {max_used}, above baseline {baseline} + 4 x maxmemory = {bound}"
+        )
+    });
+    ck.ok(info_u64(&mut c, "stats", "evicted_keys") > 0, || {
+        "evicted_keys is 0 after 20 MB of keys with TTL".into()
+    });
+    let exists: Vec<Resp> = pipeline(
+        &mut c,
+        &perm
+            .iter()
+            .map(|k| args(&["EXISTS", k]))
+            .collect::<Vec<_>>(),
+    );
+    let lost: Vec<&String> = perm
+        .iter()
+        .zip(&exists)
+        .filter(|(_, r)| **r != Resp::Int(1))
+        .map(|(k, _)| k)
+        .collect();
+    ck.ok(lost.is_empty(), || {
+        format!(
+            "keys without TTL evicted while keys with TTL existed: {} of 50 ({lost:?})",
+            lost.len()
+        )
+    });
 
     // Phase 3: more keys without TTL until the first OOM.
     let mut written: Vec<String> = Vec::new();
@@ -507,7 +683,10 @@ fn evict_volatile(tessera_threads: Option<usize>, policy: &str) -> Vec<String> {
     let mut expires_at_oom = None;
     'fill: for start in (0..TOTAL_WRITES).step_by(20) {
         let keys: Vec<String> = (start..start + 20).map(|i| format!("fill-{i}")).collect();
-        for (k, r) in keys.iter().zip(pipeline(&mut c, &set_cmds(keys.iter().cloned(), &value, &[]))) {
+        for (k, r) in keys.iter().zip(pipeline(
+            &mut c,
+            &set_cmds(keys.iter().cloned(), &value, &[]),
+        )) {
             if r == Resp::ok() {
                 written.push(k.clone());
             } else if oom.is_none() {
@@ -522,24 +701,52 @@ fn evict_volatile(tessera_threads: Option<usize>, policy: &str) -> Vec<String> {
     }
     match &oom {
         None => {
-            ck.ok(false, || format!("no OOM error after {TOTAL_WRITES} writes of keys without TTL"));
+            ck.ok(false, || {
+                format!("no OOM error after {TOTAL_WRITES} writes of keys without TTL")
+            });
         }
         Some(r) => {
-            ck.eq("error of a write with only keys without TTL left", Resp::err(OOM), r.clone());
+            ck.eq(
+                "error of a write with only keys without TTL left",
+                Resp::err(OOM),
+                r.clone(),
+            );
             let db0 = expires_at_oom.clone().unwrap_or_default();
-            ck.ok(db0.contains(",expires=0,"), || format!("OOM returned while keys with TTL remain: db0 {db0}"));
+            ck.ok(db0.contains(",expires=0,"), || {
+                format!("OOM returned while keys with TTL remain: db0 {db0}")
+            });
         }
     }
     let all: Vec<String> = perm.iter().chain(written.iter()).cloned().collect();
-    let exists = pipeline(&mut c, &all.iter().map(|k| args(&["EXISTS", k])).collect::<Vec<_>>());
-    let lost: Vec<&String> = all.iter().zip(&exists).filter(|(_, r)| **r != Resp::Int(1)).map(|(k, _)| k).collect();
-    ck.ok(lost.is_empty(), || format!("{} of {} keys without TTL were evicted: {:?}", lost.len(), all.len(), &lost[..lost.len().min(10)]));
+    let exists = pipeline(
+        &mut c,
+        &all.iter().map(|k| args(&["EXISTS", k])).collect::<Vec<_>>(),
+    );
+    let lost: Vec<&String> = all
+        .iter()
+        .zip(&exists)
+        .filter(|(_, r)| **r != Resp::Int(1))
+        .map(|(k, _)| k)
+        .collect();
+    ck.ok(lost.is_empty(), || {
+        format!(
+            "{} of {} keys without TTL were evicted: {:?}",
+            lost.len(),
+            all.len(),
+            &lost[..lost.len().min(10)]
+        )
+    });
     // Reads and deletes still work at the limit.
     let r = c.cmd(&["GET", &perm[0]]);
-    ck.ok(r == Resp::Bulk(Some(value.clone())), || format!("GET {} at the limit: {}", perm[0], show(&r)));
+    ck.ok(r == Resp::Bulk(Some(value.clone())), || {
+        format!("GET {} at the limit: {}", perm[0], show(&r))
+    });
     ck.eq("DEL at the limit", Resp::Int(1), c.cmd(&["DEL", &perm[1]]));
     let name = srv.name();
-    ck.fails.iter().map(|f| format!("{name} {policy}: {f}")).collect()
+    ck.fails
+        .iter()
+        .map(|f| format!("{name} {policy}: {f}"))
+        .collect()
 }
 
 /// noeviction: writes fail with OOM, reads and DEL work, `CONFIG SET maxmemory 0` lifts it.
@@ -561,47 +768,132 @@ fn evict_none(tessera_threads: Option<usize>) -> Vec<String> {
             break;
         }
     }
-    ck.ok(written > 0, || "not a single 1 KB write succeeded under maxmemory 2mb".into());
-    ck.eq("error of a write over maxmemory (noeviction)", Some(Resp::err(OOM)), oom.clone());
-    ck.eq("DBSIZE at the first OOM: nothing evicted", Resp::Int(written as i64), c.cmd(&["DBSIZE"]));
+    ck.ok(written > 0, || {
+        "not a single 1 KB write succeeded under maxmemory 2mb".into()
+    });
+    ck.eq(
+        "error of a write over maxmemory (noeviction)",
+        Some(Resp::err(OOM)),
+        oom.clone(),
+    );
+    ck.eq(
+        "DBSIZE at the first OOM: nothing evicted",
+        Resp::Int(written as i64),
+        c.cmd(&["DBSIZE"]),
+    );
     let r = c.cmd(&["GET", "ne-0"]);
-    ck.ok(r == Resp::Bulk(Some(value.clone())), || format!("GET ne-0 at the limit: {}", show(&r)));
+    ck.ok(r == Resp::Bulk(Some(value.clone())), || {
+        format!("GET ne-0 at the limit: {}", show(&r))
+    });
     ck.eq("DEL at the limit", Resp::Int(1), c.cmd(&["DEL", "ne-0"]));
 
     // Lift the limit, write 3 MB more, then put the limit back: now far over it, so every
     // write fails while reads and deletes keep working.
     must_ok(&mut c, &["CONFIG", "SET", "maxmemory", "0"]);
-    ck.eq("INFO maxmemory after CONFIG SET maxmemory 0", 0, info_u64(&mut c, "memory", "maxmemory"));
+    ck.eq(
+        "INFO maxmemory after CONFIG SET maxmemory 0",
+        0,
+        info_u64(&mut c, "memory", "maxmemory"),
+    );
     let mut bad = 0;
     for start in (0..3072).step_by(64) {
-        let cmds = set_cmds((start..start + 64).map(|i| format!("more-{i}")), &value, &[]);
-        bad += pipeline(&mut c, &cmds).into_iter().filter(|r| *r != Resp::ok()).count();
+        let cmds = set_cmds(
+            (start..start + 64).map(|i| format!("more-{i}")),
+            &value,
+            &[],
+        );
+        bad += pipeline(&mut c, &cmds)
+            .into_iter()
+            .filter(|r| *r != Resp::ok())
+            .count();
     }
     ck.eq("failed SETs after CONFIG SET maxmemory 0", 0, bad);
     must_ok(&mut c, &["CONFIG", "SET", "maxmemory", "2mb"]);
     let keys = written as i64 - 1 + 3072;
-    ck.eq("SET over the limit", Resp::err(OOM), c.cmd(&["SET", "ne-extra", "x"]));
-    ck.eq("SET 1 KB over the limit", Resp::err(OOM), c.cmd_bytes(&[b"SET", b"ne-extra", &value]));
-    ck.eq("APPEND over the limit", Resp::err(OOM), c.cmd(&["APPEND", "more-0", "x"]));
-    ck.eq("INCR over the limit", Resp::err(OOM), c.cmd(&["INCR", "ne-counter"]));
-    ck.eq("MSET over the limit", Resp::err(OOM), c.cmd(&["MSET", "more-1", "x", "more-2", "y"]));
+    ck.eq(
+        "SET over the limit",
+        Resp::err(OOM),
+        c.cmd(&["SET", "ne-extra", "x"]),
+    );
+    ck.eq(
+        "SET 1 KB over the limit",
+        Resp::err(OOM),
+        c.cmd_bytes(&[b"SET", b"ne-extra", &value]),
+    );
+    ck.eq(
+        "APPEND over the limit",
+        Resp::err(OOM),
+        c.cmd(&["APPEND", "more-0", "x"]),
+    );
+    ck.eq(
+        "INCR over the limit",
+        Resp::err(OOM),
+        c.cmd(&["INCR", "ne-counter"]),
+    );
+    ck.eq(
+        "MSET over the limit",
+        Resp::err(OOM),
+        c.cmd(&["MSET", "more-1", "x", "more-2", "y"]),
+    );
     let r = c.cmd(&["GET", "more-0"]);
-    ck.ok(r == Resp::Bulk(Some(value.clone())), || format!("GET more-0 over the limit: {}", show(&r)));
+    ck.ok(r == Resp::Bulk(Some(value.clone())), || {
+        format!("GET more-0 over the limit: {}", show(&r))
+    });
     let r = c.cmd(&["MGET", "more-1", "ne-1"]);
-    ck.ok(r == Resp::Array(Some(vec![Resp::Bulk(Some(value.clone())), Resp::Bulk(Some(value.clone()))])), || format!("MGET over the limit: {}", show(&r)));
-    ck.eq("EXISTS over the limit", Resp::Int(1), c.cmd(&["EXISTS", "ne-1"]));
-    ck.eq("STRLEN over the limit", Resp::Int(VALUE_LEN as i64), c.cmd(&["STRLEN", "ne-2"]));
-    ck.eq("DEL over the limit", Resp::Int(2), c.cmd(&["DEL", "ne-1", "more-5"]));
-    ck.eq("GET of a deleted key", Resp::Bulk(None), c.cmd(&["GET", "ne-1"]));
-    ck.eq("SET still over the limit after a DEL", Resp::err(OOM), c.cmd(&["SET", "ne-extra", "x"]));
-    ck.eq("evicted_keys under noeviction", 0, info_u64(&mut c, "stats", "evicted_keys"));
-    ck.eq("DBSIZE: nothing evicted", Resp::Int(keys - 2), c.cmd(&["DBSIZE"]));
+    ck.ok(
+        r == Resp::Array(Some(vec![
+            Resp::Bulk(Some(value.clone())),
+            Resp::Bulk(Some(value.clone())),
+        ])),
+        || format!("MGET over the limit: {}", show(&r)),
+    );
+    ck.eq(
+        "EXISTS over the limit",
+        Resp::Int(1),
+        c.cmd(&["EXISTS", "ne-1"]),
+    );
+    ck.eq(
+        "STRLEN over the limit",
+        Resp::Int(VALUE_LEN as i64),
+        c.cmd(&["STRLEN", "ne-2"]),
+    );
+    ck.eq(
+        "DEL over the limit",
+        Resp::Int(2),
+        c.cmd(&["DEL", "ne-1", "more-5"]),
+    );
+    ck.eq(
+        "GET of a deleted key",
+        Resp::Bulk(None),
+        c.cmd(&["GET", "ne-1"]),
+    );
+    ck.eq(
+        "SET still over the limit after a DEL",
+        Resp::err(OOM),
+        c.cmd(&["SET", "ne-extra", "x"]),
+    );
+    ck.eq(
+        "evicted_keys under noeviction",
+        0,
+        info_u64(&mut c, "stats", "evicted_keys"),
+    );
+    ck.eq(
+        "DBSIZE: nothing evicted",
+        Resp::Int(keys - 2),
+        c.cmd(&["DBSIZE"]),
+    );
     must_ok(&mut c, &["CONFIG", "SET", "maxmemory", "0"]);
     let cmds = set_cmds((0..200).map(|i| format!("after-{i}")), &value, &[]);
-    let bad = pipeline(&mut c, &cmds).into_iter().filter(|r| *r != Resp::ok()).count();
+    let bad = pipeline(&mut c, &cmds)
+        .into_iter()
+        .filter(|r| *r != Resp::ok())
+        .count();
     ck.eq("failed SETs after CONFIG SET maxmemory 0 again", 0, bad);
     let name = srv.name();
-    ck.fails.iter().map(|f| format!("{name} noeviction: {f}")).collect()
+    ck.fails
+        .iter()
+        .map(|f| format!("{name} noeviction: {f}"))
+        .collect()
 }
 
 fn eviction(tessera_threads: Option<usize>) {
@@ -609,11 +901,21 @@ fn eviction(tessera_threads: Option<usize>) {
     for p in ["allkeys-lru", "allkeys-lfu", "allkeys-random"] {
         fails.extend(evict_allkeys(tessera_threads, p));
     }
-    for p in ["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"] {
+    for p in [
+        "volatile-lru",
+        "volatile-lfu",
+        "volatile-random",
+        "volatile-ttl",
+    ] {
         fails.extend(evict_volatile(tessera_threads, p));
     }
     fails.extend(evict_none(tessera_threads));
-    assert!(fails.is_empty(), "{} eviction check(s) failed:\n  - {}", fails.len(), fails.join("\n  - "));
+    assert!(
+        fails.is_empty(),
+        "{} eviction check(s) failed:\n  - {}",
+        fails.len(),
+        fails.join("\n  - ")
+    );
 }
 
 #[test]
@@ -660,7 +962,8 @@ fn monitor(srv: &Srv) {
     let addrs: Vec<String> = cl.iter().map(local_addr).collect();
     let shard_keys: Vec<String> = (0..3).map(|s| key_on_shard("mon", s, 3)).collect();
     let mut expected: Vec<(u16, String, String)> = Vec::new();
-    let mut exp = |i: usize, db: u16, line: &str| expected.push((db, addrs[i].clone(), line.to_string()));
+    let mut exp =
+        |i: usize, db: u16, line: &str| expected.push((db, addrs[i].clone(), line.to_string()));
 
     for i in 0..6 {
         let k = &shard_keys[i % 3];
@@ -678,14 +981,32 @@ fn monitor(srv: &Srv) {
     let _ = cl[3].cmd(&["CLIENT", "LIST"]);
     // Credentials are redacted (no password is configured: AUTH fails, HELLO AUTH works).
     let r = cl[1].cmd(&["AUTH", "secret-password"]);
-    ck.ok(matches!(r, Resp::Error(_)), || format!("AUTH without requirepass: {}", show(&r)));
+    ck.ok(matches!(r, Resp::Error(_)), || {
+        format!("AUTH without requirepass: {}", show(&r))
+    });
     exp(1, 0, "\"AUTH\" \"(redacted)\"");
     let r = cl[2].cmd(&["AUTH", "someone", "secret-password"]);
-    ck.ok(matches!(r, Resp::Error(_)), || format!("AUTH someone ...: {}", show(&r)));
+    ck.ok(matches!(r, Resp::Error(_)), || {
+        format!("AUTH someone ...: {}", show(&r))
+    });
     exp(2, 0, "\"AUTH\" \"(redacted)\" \"(redacted)\"");
-    let r = cl[3].cmd(&["HELLO", "2", "AUTH", "default", "secret-password", "SETNAME", "mon3"]);
-    ck.ok(matches!(r, Resp::Array(Some(_))), || format!("HELLO 2 AUTH default ...: {}", show(&r)));
-    exp(3, 0, "\"HELLO\" \"2\" \"AUTH\" \"(redacted)\" \"(redacted)\" \"SETNAME\" \"mon3\"");
+    let r = cl[3].cmd(&[
+        "HELLO",
+        "2",
+        "AUTH",
+        "default",
+        "secret-password",
+        "SETNAME",
+        "mon3",
+    ]);
+    ck.ok(matches!(r, Resp::Array(Some(_))), || {
+        format!("HELLO 2 AUTH default ...: {}", show(&r))
+    });
+    exp(
+        3,
+        0,
+        "\"HELLO\" \"2\" \"AUTH\" \"(redacted)\" \"(redacted)\" \"SETNAME\" \"mon3\"",
+    );
     // The db of the line follows SELECT.
     must_ok(&mut cl[4], &["SELECT", "5"]);
     exp(4, 5, "\"SELECT\" \"5\"");
@@ -697,7 +1018,9 @@ fn monitor(srv: &Srv) {
     exp(5, 0, "\"SET\" \"q\\\"k\" \"a\\x01\\n\\xffb\\\\\"");
     // A command that fails still shows; one that is rejected (unknown) does not.
     let r = cl[0].cmd(&["INCR", &shard_keys[0]]);
-    ck.ok(matches!(r, Resp::Error(_)), || format!("INCR of a text value: {}", show(&r)));
+    ck.ok(matches!(r, Resp::Error(_)), || {
+        format!("INCR of a text value: {}", show(&r))
+    });
     exp(0, 0, &format!("\"INCR\" \"{}\"", shard_keys[0]));
     let _ = cl[0].cmd(&["NO-SUCH-COMMAND", "x"]);
     let r = cl[2].cmd(&["ECHO", "monitor-end"]);
@@ -718,10 +1041,17 @@ fn monitor(srv: &Srv) {
     }
     if got != expected {
         let show_lines = |v: &[(u16, String, String)]| {
-            v.iter().map(|(d, a, l)| format!("[{d} {a}] {l}")).collect::<Vec<_>>().join("\n      ")
+            v.iter()
+                .map(|(d, a, l)| format!("[{d} {a}] {l}"))
+                .collect::<Vec<_>>()
+                .join("\n      ")
         };
         ck.ok(false, || {
-            format!("MONITOR lines differ.\n    expected:\n      {}\n    got:\n      {}", show_lines(&expected), show_lines(&got))
+            format!(
+                "MONITOR lines differ.\n    expected:\n      {}\n    got:\n      {}",
+                show_lines(&expected),
+                show_lines(&got)
+            )
         });
     }
     m.assert_silent(Duration::from_millis(200));
@@ -730,7 +1060,11 @@ fn monitor(srv: &Srv) {
     m.close();
     for (i, c) in cl.iter_mut().enumerate() {
         let r = c.cmd(&["PING"]);
-        ck.eq(&format!("PING on client {i} after the monitor closed"), Resp::Simple("PONG".into()), r);
+        ck.eq(
+            &format!("PING on client {i} after the monitor closed"),
+            Resp::Simple("PONG".into()),
+            r,
+        );
     }
     // A monitor that disconnects while another client streams commands.
     let mut m2 = srv.conn();
@@ -741,8 +1075,13 @@ fn monitor(srv: &Srv) {
         let keys = spread_keys("mon-stream", 30);
         let mut bad = 0;
         for round in 0..20 {
-            let cmds: Vec<Vec<Vec<u8>>> = (0..100).map(|i| args(&["SET", &keys[i % 30], &format!("{round}-{i}")])).collect();
-            bad += pipeline(&mut w, &cmds).into_iter().filter(|r| *r != Resp::ok()).count();
+            let cmds: Vec<Vec<Vec<u8>>> = (0..100)
+                .map(|i| args(&["SET", &keys[i % 30], &format!("{round}-{i}")]))
+                .collect();
+            bad += pipeline(&mut w, &cmds)
+                .into_iter()
+                .filter(|r| *r != Resp::ok())
+                .count();
         }
         bad
     });
@@ -751,14 +1090,20 @@ fn monitor(srv: &Srv) {
     let bad = writer.join().expect("writer thread");
     ck.eq("failed SETs while a monitor disconnected", 0, bad);
     let mut c = srv.conn();
-    ck.eq("PING after the monitors left", Resp::Simple("PONG".into()), c.cmd(&["PING"]));
+    ck.eq(
+        "PING after the monitors left",
+        Resp::Simple("PONG".into()),
+        c.cmd(&["PING"]),
+    );
     // Connection count settles to the open connections (6 clients + this one).
     let mut last = 0;
     let settled = poll(Duration::from_secs(5), Duration::from_millis(20), || {
         last = info_u64(&mut c, "clients", "connected_clients");
         (last == 7).then_some(())
     });
-    ck.ok(settled.is_some(), || format!("connected_clients after the monitors left: expected 7, got {last}"));
+    ck.ok(settled.is_some(), || {
+        format!("connected_clients after the monitors left: expected 7, got {last}")
+    });
     ck.finish();
 }
 
@@ -792,16 +1137,36 @@ fn slow_entries(ck: &mut Checks, r: &Resp) -> Vec<SlowEntry> {
     let mut prev_id = i64::MAX;
     for e in items {
         let f = e.items().unwrap_or(&[]);
-        if !ck.ok(f.len() == 6, || format!("SLOWLOG entry with {} fields: {}", f.len(), show(e))) {
+        if !ck.ok(f.len() == 6, || {
+            format!("SLOWLOG entry with {} fields: {}", f.len(), show(e))
+        }) {
             continue;
         }
         let (id, time, usec) = (f[0].int(), f[1].int(), f[2].int());
-        ck.ok(id.is_some_and(|i| i < prev_id), || format!("SLOWLOG ids not strictly decreasing (newest first): {} after {prev_id}", show(&f[0])));
+        ck.ok(id.is_some_and(|i| i < prev_id), || {
+            format!(
+                "SLOWLOG ids not strictly decreasing (newest first): {} after {prev_id}",
+                show(&f[0])
+            )
+        });
         prev_id = id.unwrap_or(prev_id);
-        ck.ok(time.is_some_and(|t| (t - now_s).abs() <= 30), || format!("SLOWLOG time {} (now {now_s})", show(&f[1])));
-        ck.ok(usec.is_some_and(|u| u >= 0), || format!("SLOWLOG duration {}", show(&f[2])));
-        let args: Vec<String> = f[3].items().unwrap_or(&[]).iter().map(|a| a.text().unwrap_or_default()).collect();
-        out.push((args, f[4].text().unwrap_or_default(), f[5].text().unwrap_or_default()));
+        ck.ok(time.is_some_and(|t| (t - now_s).abs() <= 30), || {
+            format!("SLOWLOG time {} (now {now_s})", show(&f[1]))
+        });
+        ck.ok(usec.is_some_and(|u| u >= 0), || {
+            format!("SLOWLOG duration {}", show(&f[2]))
+        });
+        let args: Vec<String> = f[3]
+            .items()
+            .unwrap_or(&[])
+            .iter()
+            .map(|a| a.text().unwrap_or_default())
+            .collect();
+        out.push((
+            args,
+            f[4].text().unwrap_or_default(),
+            f[5].text().unwrap_or_default(),
+        ));
     }
     out
 }
@@ -817,17 +1182,25 @@ fn slowlog(srv: &Srv) -> (Vec<SlowEntry>, Vec<String>) {
     must_ok(&mut b, &["CLIENT", "SETNAME", "slow-b"]);
     must_ok(&mut a, &["CONFIG", "SET", "slowlog-log-slower-than", "0"]);
     must_ok(&mut a, &["SLOWLOG", "RESET"]);
-    ck.eq("SLOWLOG LEN right after RESET (the RESET itself is logged)", Resp::Int(1), a.cmd(&["SLOWLOG", "LEN"]));
+    ck.eq(
+        "SLOWLOG LEN right after RESET (the RESET itself is logged)",
+        Resp::Int(1),
+        a.cmd(&["SLOWLOG", "LEN"]),
+    );
     must_ok(&mut a, &["SLOWLOG", "RESET"]);
 
     let big = "b".repeat(200);
-    let mget: Vec<String> = std::iter::once("MGET".to_string()).chain(spread_keys("slow-m", 39)).collect();
+    let mget: Vec<String> = std::iter::once("MGET".to_string())
+        .chain(spread_keys("slow-m", 39))
+        .collect();
     let mget_refs: Vec<&str> = mget.iter().map(|s| s.as_str()).collect();
     must_ok(&mut a, &["SET", "slow-1", "v1"]);
     ck.eq("GET", Resp::bulk("v1"), b.cmd(&["GET", "slow-1"]));
     must_ok(&mut a, &["SET", "slow-big", &big]);
     let r = b.cmd(&mget_refs);
-    ck.ok(r.items().is_some_and(|v| v.len() == 39), || format!("MGET of 39 keys: {}", show(&r)));
+    ck.ok(r.items().is_some_and(|v| v.len() == 39), || {
+        format!("MGET of 39 keys: {}", show(&r))
+    });
     ck.eq("INCR", Resp::Int(1), a.cmd(&["INCR", "slow-ctr"]));
     let r = a.cmd(&["SLOWLOG", "GET", "100"]);
     let entries = slow_entries(&mut ck, &r);
@@ -840,13 +1213,25 @@ fn slowlog(srv: &Srv) -> (Vec<SlowEntry>, Vec<String>) {
     let expected: Vec<SlowEntry> = vec![
         (s(&["INCR", "slow-ctr"]), addr_a.clone(), "slow-a".into()),
         (trunc_mget, addr_b.clone(), "slow-b".into()),
-        (s(&["SET", "slow-big", &trunc_big]), addr_a.clone(), "slow-a".into()),
+        (
+            s(&["SET", "slow-big", &trunc_big]),
+            addr_a.clone(),
+            "slow-a".into(),
+        ),
         (s(&["GET", "slow-1"]), addr_b.clone(), "slow-b".into()),
         (s(&["SET", "slow-1", "v1"]), addr_a.clone(), "slow-a".into()),
         (s(&["SLOWLOG", "RESET"]), addr_a.clone(), "slow-a".into()),
     ];
-    ck.eq("SLOWLOG GET entries (newest first): args, addr, name", &expected, &entries);
-    ck.eq("SLOWLOG LEN (6 entries + the SLOWLOG GET)", Resp::Int(7), a.cmd(&["SLOWLOG", "LEN"]));
+    ck.eq(
+        "SLOWLOG GET entries (newest first): args, addr, name",
+        &expected,
+        &entries,
+    );
+    ck.eq(
+        "SLOWLOG LEN (6 entries + the SLOWLOG GET)",
+        Resp::Int(7),
+        a.cmd(&["SLOWLOG", "LEN"]),
+    );
     let r = a.cmd(&["SLOWLOG", "GET", "2"]);
     let two = slow_entries(&mut ck, &r);
     let two_args: Vec<Vec<String>> = two.into_iter().map(|e| e.0).collect();
@@ -862,10 +1247,18 @@ fn slowlog(srv: &Srv) -> (Vec<SlowEntry>, Vec<String>) {
     let mut many: Vec<RawConn> = (0..9).map(|_| srv.conn()).collect();
     for round in 0..2 {
         for (i, c) in many.iter_mut().enumerate() {
-            ck.eq("ECHO", Resp::bulk(&format!("e{round}-{i}")), c.cmd(&["ECHO", &format!("e{round}-{i}")]));
+            ck.eq(
+                "ECHO",
+                Resp::bulk(&format!("e{round}-{i}")),
+                c.cmd(&["ECHO", &format!("e{round}-{i}")]),
+            );
         }
     }
-    ck.eq("SLOWLOG LEN with slowlog-max-len 5 after 18 commands on 9 connections", Resp::Int(5), a.cmd(&["SLOWLOG", "LEN"]));
+    ck.eq(
+        "SLOWLOG LEN with slowlog-max-len 5 after 18 commands on 9 connections",
+        Resp::Int(5),
+        a.cmd(&["SLOWLOG", "LEN"]),
+    );
     let r = a.cmd(&["SLOWLOG", "GET", "-1"]);
     let last5: Vec<Vec<String>> = slow_entries(&mut ck, &r).into_iter().map(|e| e.0).collect();
     let mut want5 = vec![s(&["SLOWLOG", "LEN"])];
@@ -878,11 +1271,21 @@ fn slowlog(srv: &Srv) -> (Vec<SlowEntry>, Vec<String>) {
     must_ok(&mut a, &["CONFIG", "SET", "slowlog-log-slower-than", "-1"]);
     must_ok(&mut a, &["SLOWLOG", "RESET"]);
     must_ok(&mut b, &["SET", "slow-2", "x"]);
-    ck.eq("SLOWLOG LEN with slowlog-log-slower-than -1", Resp::Int(0), a.cmd(&["SLOWLOG", "LEN"]));
+    ck.eq(
+        "SLOWLOG LEN with slowlog-log-slower-than -1",
+        Resp::Int(0),
+        a.cmd(&["SLOWLOG", "LEN"]),
+    );
     let anon: Vec<SlowEntry> = entries
         .into_iter()
         .map(|(args, addr, name)| {
-            let who = if addr == addr_a { "a" } else if addr == addr_b { "b" } else { "?" };
+            let who = if addr == addr_a {
+                "a"
+            } else if addr == addr_b {
+                "b"
+            } else {
+                "?"
+            };
             (args, who.to_string(), name)
         })
         .collect();
@@ -895,12 +1298,20 @@ fn slowlog(srv: &Srv) -> (Vec<SlowEntry>, Vec<String>) {
 
 fn slowlog_vs_redis(threads: usize) {
     let (redis_entries, redis_fails) = slowlog(&Srv::redis(&[]));
-    assert!(redis_fails.is_empty(), "the expectations fail on redis-server itself: {redis_fails:#?}");
+    assert!(
+        redis_fails.is_empty(),
+        "the expectations fail on redis-server itself: {redis_fails:#?}"
+    );
     let (entries, mut fails) = slowlog(&Srv::tessera(threads, &[]));
     if entries != redis_entries {
         fails.push(format!("SLOWLOG entries differ from redis-server:\n    redis:   {redis_entries:?}\n    tessera: {entries:?}"));
     }
-    assert!(fails.is_empty(), "SLOWLOG on tessera --threads {threads}: {} failed check(s):\n  - {}", fails.len(), fails.join("\n  - "));
+    assert!(
+        fails.is_empty(),
+        "SLOWLOG on tessera --threads {threads}: {} failed check(s):\n  - {}",
+        fails.len(),
+        fails.join("\n  - ")
+    );
 }
 
 #[test]
@@ -923,9 +1334,34 @@ fn slowlog_threads_3() {
 
 /// The CLIENT LIST fields of Redis 7.0, in order.
 const CLIENT_FIELDS: &[&str] = &[
-    "id", "addr", "laddr", "fd", "name", "age", "idle", "flags", "db", "sub", "psub", "ssub", "multi", "qbuf",
-    "qbuf-free", "argv-mem", "multi-mem", "rbs", "rbp", "obl", "oll", "omem", "tot-mem", "events", "cmd", "user",
-    "redir", "resp",
+    "id",
+    "addr",
+    "laddr",
+    "fd",
+    "name",
+    "age",
+    "idle",
+    "flags",
+    "db",
+    "sub",
+    "psub",
+    "ssub",
+    "multi",
+    "qbuf",
+    "qbuf-free",
+    "argv-mem",
+    "multi-mem",
+    "rbs",
+    "rbp",
+    "obl",
+    "oll",
+    "omem",
+    "tot-mem",
+    "events",
+    "cmd",
+    "user",
+    "redir",
+    "resp",
 ];
 
 fn parse_client_line(line: &str) -> Vec<(String, String)> {
@@ -940,7 +1376,9 @@ fn parse_client_line(line: &str) -> Vec<(String, String)> {
 /// CLIENT LIST as `id -> fields`, checking the field names of every line.
 fn client_list(ck: &mut Checks, c: &mut RawConn) -> HashMap<u64, HashMap<String, String>> {
     let text = must_text(c, &["CLIENT", "LIST"]);
-    ck.ok(text.ends_with('\n'), || format!("CLIENT LIST does not end with a newline: {text:?}"));
+    ck.ok(text.ends_with('\n'), || {
+        format!("CLIENT LIST does not end with a newline: {text:?}")
+    });
     let mut out = HashMap::new();
     for line in text.lines().filter(|l| !l.is_empty()) {
         let fields = parse_client_line(line);
@@ -948,7 +1386,9 @@ fn client_list(ck: &mut Checks, c: &mut RawConn) -> HashMap<u64, HashMap<String,
         ck.eq("CLIENT LIST field names", CLIENT_FIELDS.to_vec(), names);
         let m: HashMap<String, String> = fields.into_iter().collect();
         let id: u64 = m.get("id").and_then(|v| v.parse().ok()).unwrap_or(0);
-        ck.ok(out.insert(id, m).is_none(), || format!("id {id} listed twice"));
+        ck.ok(out.insert(id, m).is_none(), || {
+            format!("id {id} listed twice")
+        });
     }
     out
 }
@@ -958,7 +1398,10 @@ fn client_cmds(srv: &Srv) {
     let mut admin = srv.conn();
     let admin_id = must_int(&mut admin, &["CLIENT", "ID"]) as u64;
     let mut conns: Vec<RawConn> = (0..5).map(|_| srv.conn()).collect();
-    let ids: Vec<u64> = conns.iter_mut().map(|c| must_int(c, &["CLIENT", "ID"]) as u64).collect();
+    let ids: Vec<u64> = conns
+        .iter_mut()
+        .map(|c| must_int(c, &["CLIENT", "ID"]) as u64)
+        .collect();
     let addrs: Vec<String> = conns.iter().map(local_addr).collect();
     must_ok(&mut conns[0], &["CLIENT", "SETNAME", "conn-zero"]);
     must_ok(&mut conns[1], &["SELECT", "3"]);
@@ -968,17 +1411,31 @@ fn client_cmds(srv: &Srv) {
     let list = client_list(&mut ck, &mut admin);
     let mut want_ids: BTreeSet<u64> = ids.iter().copied().collect();
     want_ids.insert(admin_id);
-    ck.eq("CLIENT LIST ids", want_ids, list.keys().copied().collect::<BTreeSet<u64>>());
+    ck.eq(
+        "CLIENT LIST ids",
+        want_ids,
+        list.keys().copied().collect::<BTreeSet<u64>>(),
+    );
     let port = srv.port();
     for (i, id) in ids.iter().enumerate() {
         let Some(f) = list.get(id) else { continue };
         let g = |k: &str| f.get(k).cloned().unwrap_or_default();
         ck.eq(&format!("addr of client {i}"), addrs[i].clone(), g("addr"));
-        ck.eq(&format!("laddr of client {i}"), format!("127.0.0.1:{port}"), g("laddr"));
+        ck.eq(
+            &format!("laddr of client {i}"),
+            format!("127.0.0.1:{port}"),
+            g("laddr"),
+        );
         for num in ["fd", "age", "idle", "db", "multi", "qbuf", "omem"] {
-            ck.ok(g(num).parse::<i64>().is_ok(), || format!("client {i}: {num}={} is not a number", g(num)));
+            ck.ok(g(num).parse::<i64>().is_ok(), || {
+                format!("client {i}: {num}={} is not a number", g(num))
+            });
         }
-        ck.eq(&format!("user of client {i}"), "default".to_string(), g("user"));
+        ck.eq(
+            &format!("user of client {i}"),
+            "default".to_string(),
+            g("user"),
+        );
         ck.eq(&format!("resp of client {i}"), "2".to_string(), g("resp"));
         let (name, db, cmd) = match i {
             0 => ("conn-zero", "0", "client|setname"),
@@ -992,92 +1449,188 @@ fn client_cmds(srv: &Srv) {
         ck.eq(&format!("flags of client {i}"), "N".to_string(), g("flags"));
     }
     if let Some(f) = list.get(&admin_id) {
-        ck.eq("cmd of the listing client", Some(&"client|list".to_string()), f.get("cmd"));
+        ck.eq(
+            "cmd of the listing client",
+            Some(&"client|list".to_string()),
+            f.get("cmd"),
+        );
     }
     // CLIENT LIST ID filters.
     let one = must_text(&mut admin, &["CLIENT", "LIST", "ID", &ids[3].to_string()]);
-    ck.ok(one.lines().count() == 1 && one.starts_with(&format!("id={} ", ids[3])), || format!("CLIENT LIST ID {}: {one:?}", ids[3]));
+    ck.ok(
+        one.lines().count() == 1 && one.starts_with(&format!("id={} ", ids[3])),
+        || format!("CLIENT LIST ID {}: {one:?}", ids[3]),
+    );
 
     // INFO.
     let info = must_text(&mut conns[0], &["CLIENT", "INFO"]);
-    ck.ok(info.ends_with('\n') && info.lines().count() == 1, || format!("CLIENT INFO is not one line: {info:?}"));
+    ck.ok(info.ends_with('\n') && info.lines().count() == 1, || {
+        format!("CLIENT INFO is not one line: {info:?}")
+    });
     let f = parse_client_line(info.trim_end());
-    ck.eq("CLIENT INFO field names", CLIENT_FIELDS.to_vec(), f.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>());
+    ck.eq(
+        "CLIENT INFO field names",
+        CLIENT_FIELDS.to_vec(),
+        f.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+    );
     let f: HashMap<String, String> = f.into_iter().collect();
     ck.eq("CLIENT INFO id", Some(&ids[0].to_string()), f.get("id"));
-    ck.eq("CLIENT INFO name", Some(&"conn-zero".to_string()), f.get("name"));
+    ck.eq(
+        "CLIENT INFO name",
+        Some(&"conn-zero".to_string()),
+        f.get("name"),
+    );
     ck.eq("CLIENT INFO addr", Some(&addrs[0]), f.get("addr"));
-    ck.eq("CLIENT INFO cmd", Some(&"client|info".to_string()), f.get("cmd"));
+    ck.eq(
+        "CLIENT INFO cmd",
+        Some(&"client|info".to_string()),
+        f.get("cmd"),
+    );
 
     // SETNAME / GETNAME.
     let c4 = &mut conns[4];
-    ck.eq("GETNAME without a name", Resp::Bulk(None), c4.cmd(&["CLIENT", "GETNAME"]));
+    ck.eq(
+        "GETNAME without a name",
+        Resp::Bulk(None),
+        c4.cmd(&["CLIENT", "GETNAME"]),
+    );
     ck.eq(
         "SETNAME with a space",
         Resp::err("ERR Client names cannot contain spaces, newlines or special characters."),
         c4.cmd(&["CLIENT", "SETNAME", "a b"]),
     );
     must_ok(c4, &["CLIENT", "SETNAME", "named-4"]);
-    ck.eq("GETNAME", Resp::bulk("named-4"), c4.cmd(&["CLIENT", "GETNAME"]));
+    ck.eq(
+        "GETNAME",
+        Resp::bulk("named-4"),
+        c4.cmd(&["CLIENT", "GETNAME"]),
+    );
     let line = must_text(&mut admin, &["CLIENT", "LIST", "ID", &ids[4].to_string()]);
-    ck.ok(line.contains(" name=named-4 "), || format!("name set on another connection not in CLIENT LIST: {line:?}"));
+    ck.ok(line.contains(" name=named-4 "), || {
+        format!("name set on another connection not in CLIENT LIST: {line:?}")
+    });
     must_ok(c4, &["CLIENT", "SETNAME", ""]);
-    ck.eq("GETNAME after SETNAME \"\"", Resp::Bulk(None), c4.cmd(&["CLIENT", "GETNAME"]));
+    ck.eq(
+        "GETNAME after SETNAME \"\"",
+        Resp::Bulk(None),
+        c4.cmd(&["CLIENT", "GETNAME"]),
+    );
 
     // NO-EVICT.
     must_ok(c4, &["CLIENT", "NO-EVICT", "on"]);
     let info = must_text(c4, &["CLIENT", "INFO"]);
-    ck.ok(info.contains(" flags=e "), || format!("CLIENT INFO after NO-EVICT on: {info:?}"));
+    ck.ok(info.contains(" flags=e "), || {
+        format!("CLIENT INFO after NO-EVICT on: {info:?}")
+    });
     must_ok(c4, &["CLIENT", "NO-EVICT", "OFF"]);
     let info = must_text(c4, &["CLIENT", "INFO"]);
-    ck.ok(info.contains(" flags=N "), || format!("CLIENT INFO after NO-EVICT off: {info:?}"));
-    ck.eq("NO-EVICT maybe", Resp::err("ERR syntax error"), c4.cmd(&["CLIENT", "NO-EVICT", "maybe"]));
+    ck.ok(info.contains(" flags=N "), || {
+        format!("CLIENT INFO after NO-EVICT off: {info:?}")
+    });
+    ck.eq(
+        "NO-EVICT maybe",
+        Resp::err("ERR syntax error"),
+        c4.cmd(&["CLIENT", "NO-EVICT", "maybe"]),
+    );
 
     // KILL ID: victims are spread over the shards (8 connections: with 3 shards some are
     // on another shard than the killer).
     let mut victims: Vec<RawConn> = (0..8).map(|_| srv.conn()).collect();
-    let vids: Vec<u64> = victims.iter_mut().map(|c| must_int(c, &["CLIENT", "ID"]) as u64).collect();
+    let vids: Vec<u64> = victims
+        .iter_mut()
+        .map(|c| must_int(c, &["CLIENT", "ID"]) as u64)
+        .collect();
     for id in &vids {
-        ck.eq(&format!("CLIENT KILL ID {id}"), Resp::Int(1), admin.cmd(&["CLIENT", "KILL", "ID", &id.to_string()]));
+        ck.eq(
+            &format!("CLIENT KILL ID {id}"),
+            Resp::Int(1),
+            admin.cmd(&["CLIENT", "KILL", "ID", &id.to_string()]),
+        );
     }
     let list = client_list(&mut ck, &mut admin);
     let still: Vec<&u64> = vids.iter().filter(|id| list.contains_key(id)).collect();
-    ck.ok(still.is_empty(), || format!("killed clients still in the CLIENT LIST that follows the kill: {still:?}"));
+    ck.ok(still.is_empty(), || {
+        format!("killed clients still in the CLIENT LIST that follows the kill: {still:?}")
+    });
     for (i, v) in victims.iter_mut().enumerate() {
         let (closed, bytes) = is_closed(v);
         ck.ok(closed && bytes.is_empty(), || {
-            format!("victim {i} (id {}) after CLIENT KILL ID: closed={closed}, got {:?}", vids[i], String::from_utf8_lossy(&bytes))
+            format!(
+                "victim {i} (id {}) after CLIENT KILL ID: closed={closed}, got {:?}",
+                vids[i],
+                String::from_utf8_lossy(&bytes)
+            )
         });
     }
-    ck.eq("CLIENT KILL ID of a gone client", Resp::Int(0), admin.cmd(&["CLIENT", "KILL", "ID", &vids[0].to_string()]));
-    ck.eq("CLIENT KILL ID 0", Resp::err("ERR client-id should be greater than 0"), admin.cmd(&["CLIENT", "KILL", "ID", "0"]));
+    ck.eq(
+        "CLIENT KILL ID of a gone client",
+        Resp::Int(0),
+        admin.cmd(&["CLIENT", "KILL", "ID", &vids[0].to_string()]),
+    );
+    ck.eq(
+        "CLIENT KILL ID 0",
+        Resp::err("ERR client-id should be greater than 0"),
+        admin.cmd(&["CLIENT", "KILL", "ID", "0"]),
+    );
 
     // KILL ADDR (new and old form).
     let mut v = srv.conn();
     ck.eq("PING", Resp::Simple("PONG".into()), v.cmd(&["PING"]));
     let a = local_addr(&v);
-    ck.eq("CLIENT KILL ADDR", Resp::Int(1), admin.cmd(&["CLIENT", "KILL", "ADDR", &a]));
+    ck.eq(
+        "CLIENT KILL ADDR",
+        Resp::Int(1),
+        admin.cmd(&["CLIENT", "KILL", "ADDR", &a]),
+    );
     let (closed, bytes) = is_closed(&mut v);
-    ck.ok(closed && bytes.is_empty(), || format!("after CLIENT KILL ADDR: closed={closed}, got {:?}", String::from_utf8_lossy(&bytes)));
+    ck.ok(closed && bytes.is_empty(), || {
+        format!(
+            "after CLIENT KILL ADDR: closed={closed}, got {:?}",
+            String::from_utf8_lossy(&bytes)
+        )
+    });
     let mut w = srv.conn();
     ck.eq("PING", Resp::Simple("PONG".into()), w.cmd(&["PING"]));
     let a = local_addr(&w);
-    ck.eq("CLIENT KILL <addr>", Resp::ok(), admin.cmd(&["CLIENT", "KILL", &a]));
+    ck.eq(
+        "CLIENT KILL <addr>",
+        Resp::ok(),
+        admin.cmd(&["CLIENT", "KILL", &a]),
+    );
     let (closed, bytes) = is_closed(&mut w);
-    ck.ok(closed && bytes.is_empty(), || format!("after CLIENT KILL <addr>: closed={closed}, got {:?}", String::from_utf8_lossy(&bytes)));
-    ck.eq("CLIENT KILL ADDR unknown", Resp::Int(0), admin.cmd(&["CLIENT", "KILL", "ADDR", "1.2.3.4:5"]));
-    ck.eq("CLIENT KILL <unknown addr>", Resp::err("ERR No such client"), admin.cmd(&["CLIENT", "KILL", "1.2.3.4:5"]));
+    ck.ok(closed && bytes.is_empty(), || {
+        format!(
+            "after CLIENT KILL <addr>: closed={closed}, got {:?}",
+            String::from_utf8_lossy(&bytes)
+        )
+    });
+    ck.eq(
+        "CLIENT KILL ADDR unknown",
+        Resp::Int(0),
+        admin.cmd(&["CLIENT", "KILL", "ADDR", "1.2.3.4:5"]),
+    );
+    ck.eq(
+        "CLIENT KILL <unknown addr>",
+        Resp::err("ERR No such client"),
+        admin.cmd(&["CLIENT", "KILL", "1.2.3.4:5"]),
+    );
 
     // The survivors are untouched and counted.
     for (i, c) in conns.iter_mut().enumerate() {
-        ck.eq(&format!("PING on surviving client {i}"), Resp::Simple("PONG".into()), c.cmd(&["PING"]));
+        ck.eq(
+            &format!("PING on surviving client {i}"),
+            Resp::Simple("PONG".into()),
+            c.cmd(&["PING"]),
+        );
     }
     let mut n = 0;
     let ok = poll(Duration::from_secs(5), Duration::from_millis(20), || {
         n = info_u64(&mut admin, "clients", "connected_clients");
         (n == 6).then_some(())
     });
-    ck.ok(ok.is_some(), || format!("connected_clients after the kills: expected 6, got {n}"));
+    ck.ok(ok.is_some(), || {
+        format!("connected_clients after the kills: expected 6, got {n}")
+    });
     ck.finish();
 }
 
@@ -1110,33 +1663,82 @@ fn info(srv: &Srv) {
     ck.eq(
         "INFO section headers",
         vec![
-            "# Server", "# Clients", "# Memory", "# Persistence", "# Stats", "# Replication", "# CPU", "# Modules",
-            "# Errorstats", "# Cluster", "# Keyspace",
+            "# Server",
+            "# Clients",
+            "# Memory",
+            "# Persistence",
+            "# Stats",
+            "# Replication",
+            "# CPU",
+            "# Modules",
+            "# Errorstats",
+            "# Cluster",
+            "# Keyspace",
         ],
         headers,
     );
-    ck.ok(text.contains("\r\n"), || "INFO lines are not CRLF-terminated".into());
+    ck.ok(text.contains("\r\n"), || {
+        "INFO lines are not CRLF-terminated".into()
+    });
     let m = info_map(&mut c, &[]);
     let g = |k: &str| m.get(k).cloned();
-    ck.eq("redis_version", Some("7.0.15".to_string()), g("redis_version"));
+    ck.eq(
+        "redis_version",
+        Some("7.0.15".to_string()),
+        g("redis_version"),
+    );
     ck.eq("tcp_port", Some(srv.port().to_string()), g("tcp_port"));
-    ck.eq("connected_clients", Some("5".to_string()), g("connected_clients"));
-    for f in ["used_memory", "used_memory_rss", "maxmemory", "uptime_in_seconds", "process_id", "total_connections_received", "total_commands_processed", "expired_keys", "evicted_keys", "keyspace_hits", "keyspace_misses"] {
+    ck.eq(
+        "connected_clients",
+        Some("5".to_string()),
+        g("connected_clients"),
+    );
+    for f in [
+        "used_memory",
+        "used_memory_rss",
+        "maxmemory",
+        "uptime_in_seconds",
+        "process_id",
+        "total_connections_received",
+        "total_commands_processed",
+        "expired_keys",
+        "evicted_keys",
+        "keyspace_hits",
+        "keyspace_misses",
+    ] {
         let v = g(f);
-        ck.ok(v.as_ref().is_some_and(|v| v.parse::<u64>().is_ok()), || format!("INFO {f}: {v:?} is not a number"));
+        ck.ok(v.as_ref().is_some_and(|v| v.parse::<u64>().is_ok()), || {
+            format!("INFO {f}: {v:?} is not a number")
+        });
     }
     for f in ["used_memory", "used_memory_rss"] {
-        ck.ok(g(f).and_then(|v| v.parse::<u64>().ok()).is_some_and(|v| v > 0), || format!("INFO {f} is 0"));
+        ck.ok(
+            g(f).and_then(|v| v.parse::<u64>().ok())
+                .is_some_and(|v| v > 0),
+            || format!("INFO {f} is 0"),
+        );
     }
     ck.eq("maxmemory", Some("0".to_string()), g("maxmemory"));
-    ck.eq("maxmemory_policy", Some("noeviction".to_string()), g("maxmemory_policy"));
+    ck.eq(
+        "maxmemory_policy",
+        Some("noeviction".to_string()),
+        g("maxmemory_policy"),
+    );
     ck.eq("role", Some("master".to_string()), g("role"));
-    ck.eq("process_id", Some(match srv {
-        Srv::Tessera(t, _) => t.pid().to_string(),
-        Srv::Redis(r) => r.pid().to_string(),
-    }), g("process_id"));
+    ck.eq(
+        "process_id",
+        Some(match srv {
+            Srv::Tessera(t, _) => t.pid().to_string(),
+            Srv::Redis(r) => r.pid().to_string(),
+        }),
+        g("process_id"),
+    );
     must_ok(&mut c, &["CONFIG", "SET", "maxmemory", "100mb"]);
-    ck.eq("maxmemory after CONFIG SET 100mb", 104_857_600, info_u64(&mut c, "memory", "maxmemory"));
+    ck.eq(
+        "maxmemory after CONFIG SET 100mb",
+        104_857_600,
+        info_u64(&mut c, "memory", "maxmemory"),
+    );
     must_ok(&mut c, &["CONFIG", "SET", "maxmemory", "0"]);
     // connected_clients follows closes.
     drop(others.pop());
@@ -1145,7 +1747,9 @@ fn info(srv: &Srv) {
         n = info_u64(&mut c, "clients", "connected_clients");
         (n == 4).then_some(())
     });
-    ck.ok(settled.is_some(), || format!("connected_clients after closing one of 5: expected 4, got {n}"));
+    ck.ok(settled.is_some(), || {
+        format!("connected_clients after closing one of 5: expected 4, got {n}")
+    });
 
     // Keyspace.
     must_ok(&mut c, &["FLUSHALL"]);
@@ -1164,11 +1768,24 @@ fn info(srv: &Srv) {
     must_ok(&mut c, &["SELECT", "0"]);
     let ks = must_text(&mut c, &["INFO", "keyspace"]);
     let lines: Vec<&str> = ks.lines().filter(|l| !l.is_empty()).collect();
-    ck.ok(lines.len() == 3 && lines[0] == "# Keyspace", || format!("INFO keyspace: {lines:?}"));
+    ck.ok(lines.len() == 3 && lines[0] == "# Keyspace", || {
+        format!("INFO keyspace: {lines:?}")
+    });
     let db0 = lines.get(1).copied().unwrap_or("");
-    ck.ok(db0.starts_with("db0:keys=5,expires=2,avg_ttl="), || format!("INFO keyspace db0 line: {db0:?}"));
-    ck.ok(db0.rsplit('=').next().is_some_and(|v| v.parse::<u64>().is_ok()), || format!("avg_ttl not a number: {db0:?}"));
-    ck.eq("INFO keyspace db2 line", Some("db2:keys=3,expires=0,avg_ttl=0"), lines.get(2).copied());
+    ck.ok(db0.starts_with("db0:keys=5,expires=2,avg_ttl="), || {
+        format!("INFO keyspace db0 line: {db0:?}")
+    });
+    ck.ok(
+        db0.rsplit('=')
+            .next()
+            .is_some_and(|v| v.parse::<u64>().is_ok()),
+        || format!("avg_ttl not a number: {db0:?}"),
+    );
+    ck.eq(
+        "INFO keyspace db2 line",
+        Some("db2:keys=3,expires=0,avg_ttl=0"),
+        lines.get(2).copied(),
+    );
 
     // Commandstats: exact counts after a known sequence, from several connections.
     must_ok(&mut c, &["CONFIG", "RESETSTAT"]);
@@ -1185,54 +1802,140 @@ fn info(srv: &Srv) {
         ck.eq("GET", Resp::bulk("v"), others[0].cmd(&["GET", k]));
     }
     let stats = must_text(&mut c, &["INFO", "commandstats"]);
-    let line = |name: &str| stats.lines().find(|l| l.starts_with(&format!("cmdstat_{name}:"))).map(str::to_string);
+    let line = |name: &str| {
+        stats
+            .lines()
+            .find(|l| l.starts_with(&format!("cmdstat_{name}:")))
+            .map(str::to_string)
+    };
     let calls_field = |l: &Option<String>, f: &str| -> Option<String> {
-        l.as_ref()?.split(':').nth(1)?.split(',').find_map(|kv| kv.strip_prefix(&format!("{f}=")).map(str::to_string))
+        l.as_ref()?
+            .split(':')
+            .nth(1)?
+            .split(',')
+            .find_map(|kv| kv.strip_prefix(&format!("{f}=")).map(str::to_string))
     };
     let set = line("set");
-    ck.eq("cmdstat_set calls after 7 SETs", Some("7".to_string()), calls_field(&set, "calls"));
-    ck.eq("cmdstat_set rejected_calls", Some("0".to_string()), calls_field(&set, "rejected_calls"));
-    ck.eq("cmdstat_set failed_calls", Some("0".to_string()), calls_field(&set, "failed_calls"));
-    ck.eq("cmdstat_get calls after 3 GETs", Some("3".to_string()), calls_field(&line("get"), "calls"));
-    ck.ok(line("incr").is_none(), || format!("cmdstat_incr present without INCR: {:?}", line("incr")));
-    ck.ok(line("mget").is_none(), || format!("cmdstat_mget present without MGET: {:?}", line("mget")));
+    ck.eq(
+        "cmdstat_set calls after 7 SETs",
+        Some("7".to_string()),
+        calls_field(&set, "calls"),
+    );
+    ck.eq(
+        "cmdstat_set rejected_calls",
+        Some("0".to_string()),
+        calls_field(&set, "rejected_calls"),
+    );
+    ck.eq(
+        "cmdstat_set failed_calls",
+        Some("0".to_string()),
+        calls_field(&set, "failed_calls"),
+    );
+    ck.eq(
+        "cmdstat_get calls after 3 GETs",
+        Some("3".to_string()),
+        calls_field(&line("get"), "calls"),
+    );
+    ck.ok(line("incr").is_none(), || {
+        format!("cmdstat_incr present without INCR: {:?}", line("incr"))
+    });
+    ck.ok(line("mget").is_none(), || {
+        format!("cmdstat_mget present without MGET: {:?}", line("mget"))
+    });
     // RESETSTAT (counted after the reset), 7 SET, 3 GET, the INFO commandstats above.
-    ck.eq("total_commands_processed after RESETSTAT + 7 SET + 3 GET + INFO", 12, info_u64(&mut c, "stats", "total_commands_processed"));
+    ck.eq(
+        "total_commands_processed after RESETSTAT + 7 SET + 3 GET + INFO",
+        12,
+        info_u64(&mut c, "stats", "total_commands_processed"),
+    );
     // Multi-key commands across shards count once each.
-    let mget: Vec<&str> = std::iter::once("MGET").chain(cs.iter().map(|k| k.as_str())).collect();
+    let mget: Vec<&str> = std::iter::once("MGET")
+        .chain(cs.iter().map(|k| k.as_str()))
+        .collect();
     for _ in 0..2 {
         let r = c.cmd(&mget);
-        ck.ok(r.items().is_some_and(|v| v.len() == 7), || format!("MGET of 7 keys: {}", show(&r)));
+        ck.ok(r.items().is_some_and(|v| v.len() == 7), || {
+            format!("MGET of 7 keys: {}", show(&r))
+        });
     }
     let stats = must_text(&mut c, &["INFO", "commandstats"]);
-    let mg = stats.lines().find(|l| l.starts_with("cmdstat_mget:")).map(str::to_string);
-    ck.eq("cmdstat_mget calls after 2 MGETs over 3 slot groups", Some("2".to_string()), calls_field(&mg, "calls"));
+    let mg = stats
+        .lines()
+        .find(|l| l.starts_with("cmdstat_mget:"))
+        .map(str::to_string);
+    ck.eq(
+        "cmdstat_mget calls after 2 MGETs over 3 slot groups",
+        Some("2".to_string()),
+        calls_field(&mg, "calls"),
+    );
     // A rejected (arity) and a failed (syntax) SET.
-    ck.eq("SET k", Resp::err("ERR wrong number of arguments for 'set' command"), c.cmd(&["SET", "cs-x"]));
-    ck.eq("SET k v BADOPT", Resp::err("ERR syntax error"), c.cmd(&["SET", "cs-x", "v", "BADOPT"]));
+    ck.eq(
+        "SET k",
+        Resp::err("ERR wrong number of arguments for 'set' command"),
+        c.cmd(&["SET", "cs-x"]),
+    );
+    ck.eq(
+        "SET k v BADOPT",
+        Resp::err("ERR syntax error"),
+        c.cmd(&["SET", "cs-x", "v", "BADOPT"]),
+    );
     let stats = must_text(&mut c, &["INFO", "commandstats"]);
-    let set = stats.lines().find(|l| l.starts_with("cmdstat_set:")).map(str::to_string);
-    ck.eq("cmdstat_set calls", Some("8".to_string()), calls_field(&set, "calls"));
-    ck.eq("cmdstat_set rejected_calls", Some("1".to_string()), calls_field(&set, "rejected_calls"));
-    ck.eq("cmdstat_set failed_calls", Some("1".to_string()), calls_field(&set, "failed_calls"));
+    let set = stats
+        .lines()
+        .find(|l| l.starts_with("cmdstat_set:"))
+        .map(str::to_string);
+    ck.eq(
+        "cmdstat_set calls",
+        Some("8".to_string()),
+        calls_field(&set, "calls"),
+    );
+    ck.eq(
+        "cmdstat_set rejected_calls",
+        Some("1".to_string()),
+        calls_field(&set, "rejected_calls"),
+    );
+    ck.eq(
+        "cmdstat_set failed_calls",
+        Some("1".to_string()),
+        calls_field(&set, "failed_calls"),
+    );
 
     // Errorstats: counted by error code.
     must_ok(&mut c, &["CONFIG", "RESETSTAT"]);
     for k in spread_keys("es-text", 3) {
         must_ok(&mut c, &["SET", &k, "abc"]);
-        ck.eq("INCR text", Resp::err("ERR value is not an integer or out of range"), c.cmd(&["INCR", &k]));
+        ck.eq(
+            "INCR text",
+            Resp::err("ERR value is not an integer or out of range"),
+            c.cmd(&["INCR", &k]),
+        );
     }
-    ck.eq("HELLO 9", Resp::err("NOPROTO unsupported protocol version"), others[1].cmd(&["HELLO", "9"]));
+    ck.eq(
+        "HELLO 9",
+        Resp::err("NOPROTO unsupported protocol version"),
+        others[1].cmd(&["HELLO", "9"]),
+    );
     let r = others[2].cmd(&["NO-SUCH-CMD"]);
-    ck.ok(matches!(&r, Resp::Error(e) if e.starts_with("ERR unknown command")), || format!("unknown command: {}", show(&r)));
+    ck.ok(
+        matches!(&r, Resp::Error(e) if e.starts_with("ERR unknown command")),
+        || format!("unknown command: {}", show(&r)),
+    );
     let es = must_text(&mut c, &["INFO", "errorstats"]);
     let es: Vec<&str> = es.lines().filter(|l| !l.is_empty()).collect();
     ck.eq(
         "INFO errorstats",
-        vec!["# Errorstats", "errorstat_ERR:count=4", "errorstat_NOPROTO:count=1"],
+        vec![
+            "# Errorstats",
+            "errorstat_ERR:count=4",
+            "errorstat_NOPROTO:count=1",
+        ],
         es,
     );
-    ck.eq("total_error_replies", 5, info_u64(&mut c, "stats", "total_error_replies"));
+    ck.eq(
+        "total_error_replies",
+        5,
+        info_u64(&mut c, "stats", "total_error_replies"),
+    );
     ck.finish();
 }
 
@@ -1262,14 +1965,19 @@ fn scan_all(c: &mut RawConn, opts: &[&str], mut between: impl FnMut()) -> (Vec<S
         let mut cmd = vec!["SCAN", cursor.as_str()];
         cmd.extend_from_slice(opts);
         let r = c.cmd(&cmd);
-        let items = r.items().unwrap_or_else(|| panic!("SCAN reply {}", show(&r)));
+        let items = r
+            .items()
+            .unwrap_or_else(|| panic!("SCAN reply {}", show(&r)));
         assert_eq!(items.len(), 2, "SCAN reply {}", show(&r));
         cursor = items[0].text().expect("SCAN cursor");
         out.extend(keys_of(&items[1]));
         if cursor == "0" {
             return (out, step);
         }
-        assert!(Instant::now() < deadline, "SCAN did not finish within 60 s ({step} steps)");
+        assert!(
+            Instant::now() < deadline,
+            "SCAN did not finish within 60 s ({step} steps)"
+        );
         between();
     }
     panic!("SCAN did not finish within 200000 steps");
@@ -1279,7 +1987,11 @@ fn keyspace(srv: &Srv) {
     let mut ck = Checks::new(format!("keyspace commands on {}", srv.name()));
     let mut c = srv.conn();
     must_ok(&mut c, &["FLUSHALL"]);
-    ck.eq("RANDOMKEY on an empty db", Resp::Bulk(None), c.cmd(&["RANDOMKEY"]));
+    ck.eq(
+        "RANDOMKEY on an empty db",
+        Resp::Bulk(None),
+        c.cmd(&["RANDOMKEY"]),
+    );
     ck.eq("DBSIZE empty", Resp::Int(0), c.cmd(&["DBSIZE"]));
 
     let stable = spread_keys("scan-stable", 5000);
@@ -1294,23 +2006,42 @@ fn keyspace(srv: &Srv) {
     let r = c.cmd(&["KEYS", "*"]);
     let got = keys_of(&r);
     ck.eq("KEYS * count", 5000, got.len());
-    ck.ok(got.iter().cloned().collect::<BTreeSet<_>>() == want, || "KEYS * is not the set of keys".into());
+    ck.ok(got.iter().cloned().collect::<BTreeSet<_>>() == want, || {
+        "KEYS * is not the set of keys".into()
+    });
     let r = c.cmd(&["KEYS", "scan-stable-1?"]);
     let got: BTreeSet<String> = keys_of(&r).into_iter().collect();
-    let want_pat: BTreeSet<String> = stable.iter().filter(|k| k.len() == "scan-stable-1?".len() && k.starts_with("scan-stable-1")).cloned().collect();
+    let want_pat: BTreeSet<String> = stable
+        .iter()
+        .filter(|k| k.len() == "scan-stable-1?".len() && k.starts_with("scan-stable-1"))
+        .cloned()
+        .collect();
     ck.eq("KEYS scan-stable-1?", want_pat, got);
 
     // SCAN without changes: each key exactly once, for several COUNTs.
     for count in ["1", "7", "100", "10000"] {
         let (keys, steps) = scan_all(&mut c, &["COUNT", count], || {});
         let set: BTreeSet<String> = keys.iter().cloned().collect();
-        ck.eq(&format!("SCAN COUNT {count}: keys returned (with repeats)"), 5000, keys.len());
-        ck.ok(set == want, || format!("SCAN COUNT {count}: not the set of keys ({} distinct)", set.len()));
+        ck.eq(
+            &format!("SCAN COUNT {count}: keys returned (with repeats)"),
+            5000,
+            keys.len(),
+        );
+        ck.ok(set == want, || {
+            format!(
+                "SCAN COUNT {count}: not the set of keys ({} distinct)",
+                set.len()
+            )
+        });
         eprintln!("[{}] SCAN COUNT {count}: {steps} steps", srv.name());
     }
     let (keys, _) = scan_all(&mut c, &["MATCH", "scan-stable-2*", "COUNT", "50"], || {});
     let want_m: Vec<String> = {
-        let mut v: Vec<String> = stable.iter().filter(|k| k.starts_with("scan-stable-2")).cloned().collect();
+        let mut v: Vec<String> = stable
+            .iter()
+            .filter(|k| k.starts_with("scan-stable-2"))
+            .cloned()
+            .collect();
         v.sort();
         v
     };
@@ -1335,8 +2066,13 @@ fn keyspace(srv: &Srv) {
             let mut bad = 0;
             let mut n = 0;
             while !stop.load(Ordering::Acquire) && n < 20_000 && Instant::now() < deadline {
-                let cmds: Vec<Vec<Vec<u8>>> = (n..n + 50).map(|i| args(&["SET", &format!("scan-new-{i}"), "n"])).collect();
-                bad += pipeline(&mut w, &cmds).into_iter().filter(|r| *r != Resp::ok()).count();
+                let cmds: Vec<Vec<Vec<u8>>> = (n..n + 50)
+                    .map(|i| args(&["SET", &format!("scan-new-{i}"), "n"]))
+                    .collect();
+                bad += pipeline(&mut w, &cmds)
+                    .into_iter()
+                    .filter(|r| *r != Resp::ok())
+                    .count();
                 n += 50;
                 progress.store(n as u64, Ordering::Release);
             }
@@ -1344,28 +2080,38 @@ fn keyspace(srv: &Srv) {
             (n, bad)
         })
     };
-    poll(Duration::from_secs(10), Duration::from_millis(1), || (progress.load(Ordering::Acquire) > 0).then_some(()))
-        .expect("the writer started");
+    poll(Duration::from_secs(10), Duration::from_millis(1), || {
+        (progress.load(Ordering::Acquire) > 0).then_some(())
+    })
+    .expect("the writer started");
     let start_progress = progress.load(Ordering::Acquire);
     let (keys, steps) = scan_all(&mut c, &["COUNT", "100"], || {
         // Let the writer add at least one more batch between two SCAN calls.
         let seen = progress.load(Ordering::Acquire);
         poll(Duration::from_secs(5), Duration::from_millis(1), || {
-            (progress.load(Ordering::Acquire) > seen || finished.load(Ordering::Acquire)).then_some(())
+            (progress.load(Ordering::Acquire) > seen || finished.load(Ordering::Acquire))
+                .then_some(())
         });
     });
     let end_progress = progress.load(Ordering::Acquire);
     stop.store(true, Ordering::Release);
     let (written, bad) = writer.join().expect("writer");
     ck.eq("failed SETs of the concurrent writer", 0, bad);
-    ck.ok(end_progress > start_progress, || "no key was added while SCAN ran (the test did not test anything)".into());
+    ck.ok(end_progress > start_progress, || {
+        "no key was added while SCAN ran (the test did not test anything)".into()
+    });
     let got: HashSet<&String> = keys.iter().collect();
     let missing: Vec<&String> = stable.iter().filter(|k| !got.contains(k)).collect();
     ck.ok(missing.is_empty(), || {
         format!("SCAN under concurrent inserts missed {} of the 5000 keys present all along (e.g. {:?})", missing.len(), &missing[..missing.len().min(5)])
     });
-    let strange: Vec<&String> = keys.iter().filter(|k| !k.starts_with("scan-stable-") && !k.starts_with("scan-new-")).collect();
-    ck.ok(strange.is_empty(), || format!("SCAN returned keys never written: {strange:?}"));
+    let strange: Vec<&String> = keys
+        .iter()
+        .filter(|k| !k.starts_with("scan-stable-") && !k.starts_with("scan-new-"))
+        .collect();
+    ck.ok(strange.is_empty(), || {
+        format!("SCAN returned keys never written: {strange:?}")
+    });
     eprintln!(
         "[{}] SCAN under inserts: {steps} steps, writer added {} keys during the scan ({written} in all)",
         srv.name(),
@@ -1379,7 +2125,11 @@ fn keyspace(srv: &Srv) {
         cmd.extend(chunk.iter().map(|s| s.as_str()));
         must_int(&mut c, &cmd);
     }
-    ck.eq("DBSIZE after deleting the new keys", Resp::Int(5000), c.cmd(&["DBSIZE"]));
+    ck.eq(
+        "DBSIZE after deleting the new keys",
+        Resp::Int(5000),
+        c.cmd(&["DBSIZE"]),
+    );
 
     // RANDOMKEY: an existing key; over many calls, keys of several shards.
     let mut shards_seen = HashSet::new();
@@ -1394,20 +2144,49 @@ fn keyspace(srv: &Srv) {
             }
         }
     }
-    ck.ok(shards_seen.len() == 3, || format!("60 RANDOMKEYs hit keys of only {} of the 3 slot groups", shards_seen.len()));
+    ck.ok(shards_seen.len() == 3, || {
+        format!(
+            "60 RANDOMKEYs hit keys of only {} of the 3 slot groups",
+            shards_seen.len()
+        )
+    });
 
     // SELECT, and the same key name in two dbs.
     must_ok(&mut c, &["SET", "samename", "db0"]);
     must_ok(&mut c, &["SELECT", "5"]);
-    ck.eq("GET samename in db5 before SET", Resp::Bulk(None), c.cmd(&["GET", "samename"]));
+    ck.eq(
+        "GET samename in db5 before SET",
+        Resp::Bulk(None),
+        c.cmd(&["GET", "samename"]),
+    );
     must_ok(&mut c, &["SET", "samename", "db5"]);
     ck.eq("DBSIZE in db5", Resp::Int(1), c.cmd(&["DBSIZE"]));
-    ck.eq("RANDOMKEY in db5", Resp::bulk("samename"), c.cmd(&["RANDOMKEY"]));
+    ck.eq(
+        "RANDOMKEY in db5",
+        Resp::bulk("samename"),
+        c.cmd(&["RANDOMKEY"]),
+    );
     must_ok(&mut c, &["SELECT", "0"]);
-    ck.eq("GET samename in db0", Resp::bulk("db0"), c.cmd(&["GET", "samename"]));
-    ck.eq("SELECT 16", Resp::err("ERR DB index is out of range"), c.cmd(&["SELECT", "16"]));
-    ck.eq("SELECT -1", Resp::err("ERR DB index is out of range"), c.cmd(&["SELECT", "-1"]));
-    ck.eq("SELECT abc", Resp::err("ERR value is not an integer or out of range"), c.cmd(&["SELECT", "abc"]));
+    ck.eq(
+        "GET samename in db0",
+        Resp::bulk("db0"),
+        c.cmd(&["GET", "samename"]),
+    );
+    ck.eq(
+        "SELECT 16",
+        Resp::err("ERR DB index is out of range"),
+        c.cmd(&["SELECT", "16"]),
+    );
+    ck.eq(
+        "SELECT -1",
+        Resp::err("ERR DB index is out of range"),
+        c.cmd(&["SELECT", "-1"]),
+    );
+    ck.eq(
+        "SELECT abc",
+        Resp::err("ERR value is not an integer or out of range"),
+        c.cmd(&["SELECT", "abc"]),
+    );
     must_int(&mut c, &["DEL", "samename"]);
 
     // RANDOMKEY with a single key, on each shard in turn.
@@ -1416,7 +2195,11 @@ fn keyspace(srv: &Srv) {
         let k = key_on_shard("lonely", s, 3);
         must_ok(&mut c, &["SET", &k, "x"]);
         for _ in 0..5 {
-            ck.eq(&format!("RANDOMKEY with only {k}"), Resp::bulk(&k), c.cmd(&["RANDOMKEY"]));
+            ck.eq(
+                &format!("RANDOMKEY with only {k}"),
+                Resp::bulk(&k),
+                c.cmd(&["RANDOMKEY"]),
+            );
         }
         must_int(&mut c, &["DEL", &k]);
     }
@@ -1432,29 +2215,73 @@ fn keyspace(srv: &Srv) {
     let mut on1 = srv.conn();
     must_ok(&mut on1, &["SELECT", "1"]);
     ck.eq("SWAPDB 0 1", Resp::ok(), c.cmd(&["SWAPDB", "0", "1"]));
-    ck.eq("DBSIZE of db0 after SWAPDB", Resp::Int(31), c.cmd(&["DBSIZE"]));
-    ck.eq("DBSIZE of db1 after SWAPDB", Resp::Int(5000), on1.cmd(&["DBSIZE"]));
+    ck.eq(
+        "DBSIZE of db0 after SWAPDB",
+        Resp::Int(31),
+        c.cmd(&["DBSIZE"]),
+    );
+    ck.eq(
+        "DBSIZE of db1 after SWAPDB",
+        Resp::Int(5000),
+        on1.cmd(&["DBSIZE"]),
+    );
     let got: BTreeSet<String> = keys_of(&c.cmd(&["KEYS", "*"])).into_iter().collect();
     let mut want0: BTreeSet<String> = in1.iter().cloned().collect();
     want0.insert("scan-stable-0".into());
     ck.eq("KEYS in db0 after SWAPDB", want0, got);
     for k in &in1 {
-        ck.eq(&format!("GET {k} in db0 after SWAPDB"), Resp::bulk(&format!("one:{k}")), c.cmd(&["GET", k]));
+        ck.eq(
+            &format!("GET {k} in db0 after SWAPDB"),
+            Resp::bulk(&format!("one:{k}")),
+            c.cmd(&["GET", k]),
+        );
     }
-    ck.eq("GET scan-stable-0 in db0 after SWAPDB", Resp::bulk("db1-version"), c.cmd(&["GET", "scan-stable-0"]));
-    ck.eq("GET scan-stable-0 in db1 after SWAPDB", Resp::bulk("s"), on1.cmd(&["GET", "scan-stable-0"]));
+    ck.eq(
+        "GET scan-stable-0 in db0 after SWAPDB",
+        Resp::bulk("db1-version"),
+        c.cmd(&["GET", "scan-stable-0"]),
+    );
+    ck.eq(
+        "GET scan-stable-0 in db1 after SWAPDB",
+        Resp::bulk("s"),
+        on1.cmd(&["GET", "scan-stable-0"]),
+    );
     for k in stable.iter().step_by(97) {
-        ck.eq(&format!("GET {k} in db1 after SWAPDB"), Resp::bulk("s"), on1.cmd(&["GET", k]));
+        ck.eq(
+            &format!("GET {k} in db1 after SWAPDB"),
+            Resp::bulk("s"),
+            on1.cmd(&["GET", k]),
+        );
     }
-    ck.eq("SWAPDB 0 16", Resp::err("ERR DB index is out of range"), c.cmd(&["SWAPDB", "0", "16"]));
+    ck.eq(
+        "SWAPDB 0 16",
+        Resp::err("ERR DB index is out of range"),
+        c.cmd(&["SWAPDB", "0", "16"]),
+    );
     ck.eq("SWAPDB back", Resp::ok(), c.cmd(&["SWAPDB", "1", "0"]));
-    ck.eq("DBSIZE of db0 after swapping back", Resp::Int(5000), c.cmd(&["DBSIZE"]));
+    ck.eq(
+        "DBSIZE of db0 after swapping back",
+        Resp::Int(5000),
+        c.cmd(&["DBSIZE"]),
+    );
 
     // FLUSHDB: only the selected db.
     ck.eq("FLUSHDB on db1", Resp::ok(), on1.cmd(&["FLUSHDB"]));
-    ck.eq("DBSIZE db1 after FLUSHDB", Resp::Int(0), on1.cmd(&["DBSIZE"]));
-    ck.eq("DBSIZE db0 after FLUSHDB of db1", Resp::Int(5000), c.cmd(&["DBSIZE"]));
-    ck.eq("FLUSHDB badarg", Resp::err("ERR syntax error"), c.cmd(&["FLUSHDB", "NOW"]));
+    ck.eq(
+        "DBSIZE db1 after FLUSHDB",
+        Resp::Int(0),
+        on1.cmd(&["DBSIZE"]),
+    );
+    ck.eq(
+        "DBSIZE db0 after FLUSHDB of db1",
+        Resp::Int(5000),
+        c.cmd(&["DBSIZE"]),
+    );
+    ck.eq(
+        "FLUSHDB badarg",
+        Resp::err("ERR syntax error"),
+        c.cmd(&["FLUSHDB", "NOW"]),
+    );
     must_ok(&mut on1, &["SET", "in-db1", "x"]);
     must_ok(&mut c, &["SELECT", "9"]);
     must_ok(&mut c, &["SET", "in-db9", "x"]);
@@ -1463,8 +2290,16 @@ fn keyspace(srv: &Srv) {
     ck.eq("FLUSHALL", Resp::ok(), c.cmd(&["FLUSHALL"]));
     for db in ["0", "1", "5", "9"] {
         must_ok(&mut c, &["SELECT", db]);
-        ck.eq(&format!("DBSIZE db{db} after FLUSHALL"), Resp::Int(0), c.cmd(&["DBSIZE"]));
-        ck.eq(&format!("KEYS * db{db} after FLUSHALL"), Resp::Array(Some(vec![])), c.cmd(&["KEYS", "*"]));
+        ck.eq(
+            &format!("DBSIZE db{db} after FLUSHALL"),
+            Resp::Int(0),
+            c.cmd(&["DBSIZE"]),
+        );
+        ck.eq(
+            &format!("KEYS * db{db} after FLUSHALL"),
+            Resp::Array(Some(vec![])),
+            c.cmd(&["KEYS", "*"]),
+        );
     }
     let ks = must_text(&mut c, &["INFO", "keyspace"]);
     ck.eq("INFO keyspace after FLUSHALL", "# Keyspace", ks.trim_end());
@@ -1515,7 +2350,9 @@ fn matches_expect(r: &Resp, e: &Expect) -> bool {
         (Expect::IntEq(v), Resp::Int(i)) => v == i,
         (Expect::Counter, Resp::Int(i)) => *i >= 1,
         (Expect::SimpleOneOf(opts), Resp::Simple(s)) => opts.contains(&s.as_str()),
-        (Expect::Array(n), Resp::Array(Some(v))) => v.len() == *n && v.iter().all(|x| matches!(x, Resp::Bulk(_))),
+        (Expect::Array(n), Resp::Array(Some(v))) => {
+            v.len() == *n && v.iter().all(|x| matches!(x, Resp::Bulk(_)))
+        }
         (Expect::Err(t), Resp::Error(e)) => e == t,
         (Expect::ErrPrefix(p), Resp::Error(e)) => e.starts_with(p),
         _ => false,
@@ -1532,13 +2369,22 @@ const NOT_INT: &str = "ERR value is not an integer or out of range";
 
 /// One random command for client `me` and what its reply must be. `num` models the
 /// client's private integer key.
-fn random_command(rng: &mut rand::rngs::SmallRng, me: usize, num: &mut i64) -> (Vec<Vec<u8>>, Expect) {
+fn random_command(
+    rng: &mut rand::rngs::SmallRng,
+    me: usize,
+    num: &mut i64,
+) -> (Vec<Vec<u8>>, Expect) {
     use rand::Rng;
-    let sk = |rng: &mut rand::rngs::SmallRng| format!("rb{me}-s{}", rng.gen_range(0..8)).into_bytes();
+    let sk =
+        |rng: &mut rand::rngs::SmallRng| format!("rb{me}-s{}", rng.gen_range(0..8)).into_bytes();
     let numkey = format!("rb{me}-n").into_bytes();
     let textkey = format!("rb{me}-t").into_bytes();
     let b = |s: &str| s.as_bytes().to_vec();
-    let arity = |name: &str| Expect::Err(format!("ERR wrong number of arguments for '{name}' command"));
+    let arity = |name: &str| {
+        Expect::Err(format!(
+            "ERR wrong number of arguments for '{name}' command"
+        ))
+    };
     match rng.gen_range(0..32) {
         // ----- valid
         0 => (vec![b("SET"), sk(rng), garbage(rng, 64)], Expect::Ok),
@@ -1547,23 +2393,47 @@ fn random_command(rng: &mut rand::rngs::SmallRng, me: usize, num: &mut i64) -> (
         3 => {
             let by = rng.gen_range(-1000..1000);
             *num += by;
-            (vec![b("INCRBY"), numkey, b(&by.to_string())], Expect::IntEq(*num))
+            (
+                vec![b("INCRBY"), numkey, b(&by.to_string())],
+                Expect::IntEq(*num),
+            )
         }
         4 => (vec![b("DEL"), sk(rng), sk(rng)], Expect::IntIn(0, 2)),
-        5 => (vec![b("EXISTS"), sk(rng), sk(rng), sk(rng)], Expect::IntIn(0, 3)),
-        6 => (vec![b("MSET"), sk(rng), garbage(rng, 20), sk(rng), garbage(rng, 20)], Expect::Ok),
+        5 => (
+            vec![b("EXISTS"), sk(rng), sk(rng), sk(rng)],
+            Expect::IntIn(0, 3),
+        ),
+        6 => (
+            vec![
+                b("MSET"),
+                sk(rng),
+                garbage(rng, 20),
+                sk(rng),
+                garbage(rng, 20),
+            ],
+            Expect::Ok,
+        ),
         7 => (vec![b("MGET"), sk(rng), sk(rng), sk(rng)], Expect::Array(3)),
-        8 => (vec![b("APPEND"), sk(rng), b("xyz")], Expect::IntIn(3, i64::MAX)),
+        8 => (
+            vec![b("APPEND"), sk(rng), b("xyz")],
+            Expect::IntIn(3, i64::MAX),
+        ),
         9 => (vec![b("STRLEN"), sk(rng)], Expect::IntIn(0, i64::MAX)),
         10 => (vec![b("EXPIRE"), sk(rng), b("100")], Expect::IntIn(0, 1)),
         11 => (vec![b("TTL"), sk(rng)], Expect::IntIn(-2, 100)),
-        12 => (vec![b("TYPE"), sk(rng)], Expect::SimpleOneOf(&["string", "none"])),
+        12 => (
+            vec![b("TYPE"), sk(rng)],
+            Expect::SimpleOneOf(&["string", "none"]),
+        ),
         13 => (vec![b("PING")], Expect::Pong),
         14 => {
             let g = garbage(rng, 100);
             (vec![b("ECHO"), g.clone()], Expect::BulkEq(g))
         }
-        15 => (vec![b("GETRANGE"), sk(rng), b("0"), b("5")], Expect::BulkSome),
+        15 => (
+            vec![b("GETRANGE"), sk(rng), b("0"), b("5")],
+            Expect::BulkSome,
+        ),
         16 => (vec![b("GET"), garbage(rng, 30)], Expect::BulkAny),
         // ----- invalid: wrong arity
         17 => (vec![b("GET")], arity("get")),
@@ -1575,18 +2445,49 @@ fn random_command(rng: &mut rand::rngs::SmallRng, me: usize, num: &mut i64) -> (
         22 => {
             let mut name = b"\xffnope".to_vec();
             name.extend(garbage(rng, 12));
-            (vec![name, garbage(rng, 10)], Expect::ErrPrefix("ERR unknown command '"))
+            (
+                vec![name, garbage(rng, 10)],
+                Expect::ErrPrefix("ERR unknown command '"),
+            )
         }
-        23 => (vec![b(&format!("notacommand{}", rng.gen::<u16>()))], Expect::ErrPrefix("ERR unknown command 'notacommand")),
+        23 => (
+            vec![b(&format!("notacommand{}", rng.gen::<u16>()))],
+            Expect::ErrPrefix("ERR unknown command 'notacommand"),
+        ),
         // ----- invalid: bad integers and options
-        24 => (vec![b("INCRBY"), numkey, b("12abc")], Expect::Err(NOT_INT.into())),
-        25 => (vec![b("EXPIRE"), sk(rng), garbage(rng, 5).into_iter().map(|c| c | 0x80).collect()], Expect::Err(NOT_INT.into())),
-        26 => (vec![b("GETRANGE"), sk(rng), b("a"), b("1")], Expect::Err(NOT_INT.into())),
-        27 => (vec![b("SET"), sk(rng), b("v"), b("EX"), b("0")], Expect::Err("ERR invalid expire time in 'set' command".into())),
-        28 => (vec![b("SET"), sk(rng), b("v"), b("NX"), b("XX")], Expect::Err("ERR syntax error".into())),
+        24 => (
+            vec![b("INCRBY"), numkey, b("12abc")],
+            Expect::Err(NOT_INT.into()),
+        ),
+        25 => (
+            vec![
+                b("EXPIRE"),
+                sk(rng),
+                garbage(rng, 5).into_iter().map(|c| c | 0x80).collect(),
+            ],
+            Expect::Err(NOT_INT.into()),
+        ),
+        26 => (
+            vec![b("GETRANGE"), sk(rng), b("a"), b("1")],
+            Expect::Err(NOT_INT.into()),
+        ),
+        27 => (
+            vec![b("SET"), sk(rng), b("v"), b("EX"), b("0")],
+            Expect::Err("ERR invalid expire time in 'set' command".into()),
+        ),
+        28 => (
+            vec![b("SET"), sk(rng), b("v"), b("NX"), b("XX")],
+            Expect::Err("ERR syntax error".into()),
+        ),
         29 => (vec![b("INCR"), textkey], Expect::Err(NOT_INT.into())),
-        30 => (vec![b("SETRANGE"), sk(rng), b("-1"), b("x")], Expect::Err("ERR offset is out of range".into())),
-        _ => (vec![b("SELECT"), b("99")], Expect::Err("ERR DB index is out of range".into())),
+        30 => (
+            vec![b("SETRANGE"), sk(rng), b("-1"), b("x")],
+            Expect::Err("ERR offset is out of range".into()),
+        ),
+        _ => (
+            vec![b("SELECT"), b("99")],
+            Expect::Err("ERR DB index is out of range".into()),
+        ),
     }
 }
 
@@ -1622,10 +2523,17 @@ fn robustness(srv: &Srv) {
                     incrs += 1;
                 }
                 if !matches_expect(&r, &expect) {
-                    let shown: Vec<String> = cmd.iter().map(|a| format!("{:?}", String::from_utf8_lossy(a))).collect();
+                    let shown: Vec<String> = cmd
+                        .iter()
+                        .map(|a| format!("{:?}", String::from_utf8_lossy(a)))
+                        .collect();
                     let mut p = problems.lock().unwrap();
                     if p.len() < 40 {
-                        p.push(format!("client {me} command {i} [{}]: expected {expect:?}, got {}", shown.join(" "), show(&r)));
+                        p.push(format!(
+                            "client {me} command {i} [{}]: expected {expect:?}, got {}",
+                            shown.join(" "),
+                            show(&r)
+                        ));
                     }
                 }
                 done += 1;
@@ -1643,23 +2551,47 @@ fn robustness(srv: &Srv) {
                 total_done += d;
             }
             Err(e) => {
-                let msg = e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()));
+                let msg = e
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()));
                 died.push(format!("client {i} died: {msg:?}"));
             }
         }
     }
     let mut ck = Checks::new(format!("robustness on {}", srv.name()));
-    ck.ok(died.is_empty(), || format!("{} client(s) died: {died:?}", died.len()));
-    ck.eq("commands sent (no client hit the 120 s deadline)", CLIENTS * COMMANDS, total_done);
+    ck.ok(died.is_empty(), || {
+        format!("{} client(s) died: {died:?}", died.len())
+    });
+    ck.eq(
+        "commands sent (no client hit the 120 s deadline)",
+        CLIENTS * COMMANDS,
+        total_done,
+    );
     let p = problems.lock().unwrap().clone();
-    ck.ok(p.is_empty(), || format!("{} wrong replies:\n      {}", p.len(), p.join("\n      ")));
+    ck.ok(p.is_empty(), || {
+        format!("{} wrong replies:\n      {}", p.len(), p.join("\n      "))
+    });
     let mut c = srv.conn();
-    ck.eq("PING after the storm", Resp::Simple("PONG".into()), c.cmd(&["PING"]));
-    ck.eq("robust-ctr = number of INCRs", Resp::bulk(&total_incrs.to_string()), c.cmd(&["GET", "robust-ctr"]));
+    ck.eq(
+        "PING after the storm",
+        Resp::Simple("PONG".into()),
+        c.cmd(&["PING"]),
+    );
+    ck.eq(
+        "robust-ctr = number of INCRs",
+        Resp::bulk(&total_incrs.to_string()),
+        c.cmd(&["GET", "robust-ctr"]),
+    );
     let log = srv.log();
     let panics: Vec<&String> = log.iter().filter(|l| l.contains("panicked")).collect();
-    ck.ok(panics.is_empty(), || format!("the server log shows panics: {panics:?}"));
-    eprintln!("[{}] robustness: {total_done} commands, {total_incrs} INCRs", srv.name());
+    ck.ok(panics.is_empty(), || {
+        format!("the server log shows panics: {panics:?}")
+    });
+    eprintln!(
+        "[{}] robustness: {total_done} commands, {total_incrs} INCRs",
+        srv.name()
+    );
     ck.finish();
 }
 

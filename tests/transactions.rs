@@ -58,13 +58,22 @@ impl Ctl {
     fn assert_clean(&self, what: &str) {
         let n = self.count.load(Ordering::Relaxed);
         let v = self.violations.lock().unwrap();
-        assert!(n == 0, "{what}: {n} invariant violations, first ones:\n{}", v.join("\n"));
+        assert!(
+            n == 0,
+            "{what}: {n} invariant violations, first ones:\n{}",
+            v.join("\n")
+        );
     }
 }
 
 /// Runs `writers` (bounded loops) and `readers` (until the writers finish) on their own
 /// threads, each with a fresh connection. Returns (writer results, reader results).
-fn run_scenario<W, R>(port: u16, ctl: &Ctl, writers: Vec<W>, readers: Vec<R>) -> (Vec<usize>, Vec<usize>)
+fn run_scenario<W, R>(
+    port: u16,
+    ctl: &Ctl,
+    writers: Vec<W>,
+    readers: Vec<R>,
+) -> (Vec<usize>, Vec<usize>)
 where
     W: FnOnce(&mut RawConn, &Ctl) -> usize + Send,
     R: FnOnce(&mut RawConn, &Ctl) -> usize + Send,
@@ -167,8 +176,12 @@ fn mset_isolation(threads: &str) {
         if v == "init" {
             return true;
         }
-        let Some(rest) = v.strip_prefix('w') else { return false };
-        let Some((w, r)) = rest.split_once("-r") else { return false };
+        let Some(rest) = v.strip_prefix('w') else {
+            return false;
+        };
+        let Some((w, r)) = rest.split_once("-r") else {
+            return false;
+        };
         w.parse::<usize>().is_ok_and(|w| w < 4) && r.parse::<usize>().is_ok_and(|r| r < ROUNDS)
     };
     let check = |ctl: &Ctl, how: &str, vals: Vec<Option<String>>| {
@@ -219,7 +232,8 @@ fn mset_isolation(threads: &str) {
                 })
             } else {
                 Box::new(move |c: &mut RawConn, ctl: &Ctl| {
-                    let cmds: Vec<Vec<String>> = keys_ref.iter().map(|k| strs(&["GET", k])).collect();
+                    let cmds: Vec<Vec<String>> =
+                        keys_ref.iter().map(|k| strs(&["GET", k])).collect();
                     let mut n = 0;
                     while ctl.reading(n) {
                         let r = multi_exec(c, &cmds);
@@ -234,13 +248,19 @@ fn mset_isolation(threads: &str) {
     let (wr, rr) = run_scenario(srv.port, &ctl, writers, readers);
     ctl.assert_clean("MSET/MGET isolation");
     assert!(wr.iter().all(|&n| n > 0), "writers made progress: {wr:?}");
-    assert!(rr.iter().all(|&n| n > 0), "every reader read at least once: {rr:?}");
+    assert!(
+        rr.iter().all(|&n| n > 0),
+        "every reader read at least once: {rr:?}"
+    );
     eprintln!("threads={threads}: writer rounds {wr:?}, reader checks {rr:?}");
     // Final state: all ten equal.
     let mut args = vec!["MGET"];
     args.extend(keys.iter().map(String::as_str));
     let last = bulks(&c.cmd(&args));
-    assert!(last.iter().all(|v| v == &last[0]) && last[0].is_some(), "final {last:?}");
+    assert!(
+        last.iter().all(|v| v == &last[0]) && last[0].is_some(),
+        "final {last:?}"
+    );
 }
 
 #[test]
@@ -326,7 +346,8 @@ fn transfers(threads: &str) {
                         args.extend(accts_ref.iter().map(String::as_str));
                         bulks(&c.cmd(&args))
                     } else {
-                        let cmds: Vec<Vec<String>> = accts_ref.iter().map(|k| strs(&["GET", k])).collect();
+                        let cmds: Vec<Vec<String>> =
+                            accts_ref.iter().map(|k| strs(&["GET", k])).collect();
                         bulks(&multi_exec(c, &cmds))
                     };
                     match total_ok(&vals) {
@@ -350,7 +371,11 @@ fn transfers(threads: &str) {
     assert_eq!(total_ok(&vals), Ok(4000), "final {vals:?}");
     let d = deltas.lock().unwrap();
     for i in 0..4 {
-        assert_eq!(vals[i].as_deref(), Some((1000 + d[i]).to_string().as_str()), "account {i}");
+        assert_eq!(
+            vals[i].as_deref(),
+            Some((1000 + d[i]).to_string().as_str()),
+            "account {i}"
+        );
     }
 }
 
@@ -454,16 +479,26 @@ fn tx_semantics(port: u16) {
     );
     assert_eq!(
         b.cmd(&["MGET", k0, k1, k2]),
-        arr(vec![Resp::bulk("notanumber"), Resp::bulk("after"), Resp::bulk("before")])
+        arr(vec![
+            Resp::bulk("notanumber"),
+            Resp::bulk("after"),
+            Resp::bulk("before")
+        ])
     );
 
     // Nested MULTI is an error that does not abort the transaction.
     assert_eq!(a.cmd(&["MULTI"]), Resp::ok());
     assert_eq!(a.cmd(&["SET", k2, "n1"]), Resp::queued());
-    assert_eq!(a.cmd(&["MULTI"]), Resp::err("ERR MULTI calls can not be nested"));
+    assert_eq!(
+        a.cmd(&["MULTI"]),
+        Resp::err("ERR MULTI calls can not be nested")
+    );
     assert_eq!(a.cmd(&["SET", k0, "n2"]), Resp::queued());
     assert_eq!(a.cmd(&["EXEC"]), arr(vec![Resp::ok(), Resp::ok()]));
-    assert_eq!(b.cmd(&["MGET", k2, k0]), arr(vec![Resp::bulk("n1"), Resp::bulk("n2")]));
+    assert_eq!(
+        b.cmd(&["MGET", k2, k0]),
+        arr(vec![Resp::bulk("n1"), Resp::bulk("n2")])
+    );
 
     // EXEC / DISCARD without MULTI.
     assert_eq!(a.cmd(&["EXEC"]), Resp::err("ERR EXEC without MULTI"));
@@ -478,7 +513,10 @@ fn tx_semantics(port: u16) {
 
     // WATCH inside MULTI is an error; the transaction still runs.
     assert_eq!(a.cmd(&["MULTI"]), Resp::ok());
-    assert_eq!(a.cmd(&["WATCH", k0]), Resp::err("ERR WATCH inside MULTI is not allowed"));
+    assert_eq!(
+        a.cmd(&["WATCH", k0]),
+        Resp::err("ERR WATCH inside MULTI is not allowed")
+    );
     assert_eq!(a.cmd(&["GET", k0]), Resp::queued());
     assert_eq!(a.cmd(&["EXEC"]), arr(vec![Resp::bulk("n2")]));
 
@@ -490,7 +528,11 @@ fn tx_semantics(port: u16) {
         assert_eq!(b.cmd(&["SET", key, "w1"]), Resp::ok());
         assert_eq!(a.cmd(&["MULTI"]), Resp::ok());
         assert_eq!(a.cmd(&["SET", key, "w2"]), Resp::queued());
-        assert_eq!(a.cmd(&["EXEC"]), Resp::Array(None), "watched {key} changed by another client");
+        assert_eq!(
+            a.cmd(&["EXEC"]),
+            Resp::Array(None),
+            "watched {key} changed by another client"
+        );
         assert_eq!(a.cmd(&["GET", key]), Resp::bulk("w1"));
     }
     // Several watched keys on several shards; another client touches only one (INCR).
@@ -509,7 +551,11 @@ fn tx_semantics(port: u16) {
         assert_eq!(b.cmd(&["DEL", key]), Resp::Int(1));
         assert_eq!(a.cmd(&["MULTI"]), Resp::ok());
         assert_eq!(a.cmd(&["GET", key]), Resp::queued());
-        assert_eq!(a.cmd(&["EXEC"]), Resp::Array(None), "watched {key} deleted by another client");
+        assert_eq!(
+            a.cmd(&["EXEC"]),
+            Resp::Array(None),
+            "watched {key} deleted by another client"
+        );
     }
 
     // WATCH a key with a short PEXPIRE that expires before EXEC.
@@ -521,7 +567,11 @@ fn tx_semantics(port: u16) {
         wait_past(set_at, Duration::from_millis(300));
         assert_eq!(a.cmd(&["MULTI"]), Resp::ok());
         assert_eq!(a.cmd(&["SET", key, "e1"]), Resp::queued());
-        assert_eq!(a.cmd(&["EXEC"]), Resp::Array(None), "watched {key} expired before EXEC");
+        assert_eq!(
+            a.cmd(&["EXEC"]),
+            Resp::Array(None),
+            "watched {key} expired before EXEC"
+        );
         assert_eq!(a.cmd(&["GET", key]), Resp::Bulk(None));
     }
 
@@ -567,7 +617,11 @@ fn tx_semantics(port: u16) {
         assert_eq!(b.cmd(&["FLUSHALL"]), Resp::ok());
         assert_eq!(a.cmd(&["MULTI"]), Resp::ok());
         assert_eq!(a.cmd(&["SET", key, "f1"]), Resp::queued());
-        assert_eq!(a.cmd(&["EXEC"]), Resp::Array(None), "watched {key}, FLUSHALL by another client");
+        assert_eq!(
+            a.cmd(&["EXEC"]),
+            Resp::Array(None),
+            "watched {key}, FLUSHALL by another client"
+        );
         assert_eq!(a.cmd(&["EXISTS", key]), Resp::Int(0));
     }
 
@@ -583,10 +637,20 @@ fn tx_semantics(port: u16) {
         a.cmd(&["EXEC"]),
         arr(vec![Resp::ok(), Resp::ok(), Resp::ok(), Resp::bulk("db1")])
     );
-    assert_eq!(a.cmd(&["GET", k0]), Resp::bulk("db1"), "still in db 1 after EXEC");
-    assert_eq!(b.cmd(&["MGET", k0, k1]), arr(vec![Resp::bulk("db0"), Resp::Bulk(None)]));
+    assert_eq!(
+        a.cmd(&["GET", k0]),
+        Resp::bulk("db1"),
+        "still in db 1 after EXEC"
+    );
+    assert_eq!(
+        b.cmd(&["MGET", k0, k1]),
+        arr(vec![Resp::bulk("db0"), Resp::Bulk(None)])
+    );
     assert_eq!(b.cmd(&["SELECT", "1"]), Resp::ok());
-    assert_eq!(b.cmd(&["MGET", k0, k1]), arr(vec![Resp::bulk("db1"), Resp::bulk("db1")]));
+    assert_eq!(
+        b.cmd(&["MGET", k0, k1]),
+        arr(vec![Resp::bulk("db1"), Resp::bulk("db1")])
+    );
     assert_eq!(b.cmd(&["SELECT", "0"]), Resp::ok());
     // WATCH is per database: a change to the same name in db 0 does not fail a watch
     // taken in db 1.
@@ -676,7 +740,8 @@ fn rename_ping_pong(threads: &str) {
                         }
                         1 => {
                             let r = multi_exec(c, &[strs(&["EXISTS", ka]), strs(&["EXISTS", kb])]);
-                            let sum: i64 = r.items().unwrap_or(&[]).iter().filter_map(Resp::int).sum();
+                            let sum: i64 =
+                                r.items().unwrap_or(&[]).iter().filter_map(Resp::int).sum();
                             if sum != 1 {
                                 ctl.violation(format!("MULTI EXISTS a EXISTS b EXEC = {r:?}"));
                             }
@@ -697,7 +762,10 @@ fn rename_ping_pong(threads: &str) {
         .collect();
     let (wr, rr) = run_scenario(srv.port, &ctl, movers, readers);
     ctl.assert_clean("RENAME ping-pong");
-    assert!(wr.iter().sum::<usize>() > 0, "some RENAME succeeded: {wr:?}");
+    assert!(
+        wr.iter().sum::<usize>() > 0,
+        "some RENAME succeeded: {wr:?}"
+    );
     assert!(rr.iter().all(|&n| n > 0), "{rr:?}");
     assert_eq!(c.cmd(&["EXISTS", ka, kb]), Resp::Int(1));
 }
@@ -752,7 +820,10 @@ fn copy_atomic(threads: &str) {
         .collect();
     let (wr, rr) = run_scenario(srv.port, &ctl, workers, readers);
     ctl.assert_clean("COPY vs MSET");
-    assert!(wr.iter().all(|&n| n > 0) && rr.iter().all(|&n| n > 0), "{wr:?} {rr:?}");
+    assert!(
+        wr.iter().all(|&n| n > 0) && rr.iter().all(|&n| n > 0),
+        "{wr:?} {rr:?}"
+    );
     let v = bulks(&c.cmd(&["MGET", src, dst]));
     assert_eq!(v[0], v[1]);
 }
@@ -817,7 +888,12 @@ fn bitop_atomic(threads: &str) {
     let s1 = key_on_shard("bo", 0, 3);
     let s2 = key_on_shard("bo", 1, 3);
     let dest = key_on_shard("bo", 2, 3);
-    let val = |r: usize| format!("{:016x}", (r as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let val = |r: usize| {
+        format!(
+            "{:016x}",
+            (r as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        )
+    };
     let mut c = RawConn::connect(srv.port);
     assert_eq!(c.cmd(&["MSET", &s1, &val(0), &s2, &val(0)]), Resp::ok());
     let ctl = Ctl::new();
@@ -867,7 +943,10 @@ fn bitop_atomic(threads: &str) {
     })];
     let (wr, rr) = run_scenario(srv.port, &ctl, workers, readers);
     ctl.assert_clean("BITOP XOR vs MSET");
-    assert!(wr.iter().all(|&n| n > 0) && rr.iter().all(|&n| n > 0), "{wr:?} {rr:?}");
+    assert!(
+        wr.iter().all(|&n| n > 0) && rr.iter().all(|&n| n > 0),
+        "{wr:?} {rr:?}"
+    );
 }
 
 fn del_atomic(threads: &str) {
@@ -883,7 +962,10 @@ fn del_atomic(threads: &str) {
                     break;
                 }
                 let v = r.to_string();
-                assert_eq!(c.cmd(&["MSET", &keys[0], &v, &keys[1], &v, &keys[2], &v]), Resp::ok());
+                assert_eq!(
+                    c.cmd(&["MSET", &keys[0], &v, &keys[1], &v, &keys[2], &v]),
+                    Resp::ok()
+                );
                 n += 1;
             }
             n
@@ -920,7 +1002,10 @@ fn del_atomic(threads: &str) {
         .collect();
     let (wr, rr) = run_scenario(srv.port, &ctl, workers, readers);
     ctl.assert_clean("DEL vs MSET");
-    assert!(wr.iter().all(|&n| n > 0) && rr.iter().all(|&n| n > 0), "{wr:?} {rr:?}");
+    assert!(
+        wr.iter().all(|&n| n > 0) && rr.iter().all(|&n| n > 0),
+        "{wr:?} {rr:?}"
+    );
 }
 
 #[test]

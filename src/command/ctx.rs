@@ -28,7 +28,13 @@ impl<'a> ExecCtx<'a> {
 
     /// With the caller's clock reading (unix ms), saving a clock call per command.
     pub fn at(shard: &'a mut Shard, db: u16, now: u64) -> ExecCtx<'a> {
-        ExecCtx { shard, db, now, dirty: 0, propagate: None }
+        ExecCtx {
+            shard,
+            db,
+            now,
+            dirty: 0,
+            propagate: None,
+        }
     }
 
     #[inline]
@@ -74,11 +80,23 @@ impl<'a> ExecCtx<'a> {
 
     fn lookup(&mut self, key: &[u8], touch: bool, stats: bool) -> Option<&mut Entry> {
         self.expire_if_needed(key);
-        let Shard { dbs, rng, tun, stats: st, .. } = &mut *self.shard;
+        let Shard {
+            dbs,
+            rng,
+            tun,
+            stats: st,
+            ..
+        } = &mut *self.shard;
         match dbs[self.db as usize].get_raw_mut(key) {
             Some(e) => {
                 if touch {
-                    access::touch(&mut e.access, tun.lfu, tun.lfu_log_factor, tun.lfu_decay_time, rng);
+                    access::touch(
+                        &mut e.access,
+                        tun.lfu,
+                        tun.lfu_log_factor,
+                        tun.lfu_decay_time,
+                        rng,
+                    );
                 }
                 if stats {
                     st.keyspace_hits += 1;
@@ -104,7 +122,10 @@ impl<'a> ExecCtx<'a> {
     pub fn get_str(&mut self, key: &[u8]) -> Result<Option<Bytes>, CmdError> {
         match self.lookup_read(key) {
             None => Ok(None),
-            Some(Entry { value: Value::Str(s), .. }) => Ok(Some(s.to_bytes())),
+            Some(Entry {
+                value: Value::Str(s),
+                ..
+            }) => Ok(Some(s.to_bytes())),
             Some(_) => Err(CmdError::WrongType),
         }
     }
@@ -114,7 +135,10 @@ impl<'a> ExecCtx<'a> {
     pub fn peek_str(&mut self, key: &[u8]) -> Result<Option<&CBytes>, CmdError> {
         match self.lookup_write(key) {
             None => Ok(None),
-            Some(Entry { value: Value::Str(s), .. }) => Ok(Some(s)),
+            Some(Entry {
+                value: Value::Str(s),
+                ..
+            }) => Ok(Some(s)),
             Some(_) => Err(CmdError::WrongType),
         }
     }
@@ -122,7 +146,13 @@ impl<'a> ExecCtx<'a> {
     /// Replace the string at `key` (created if missing) keeping its TTL; `raw` marks an
     /// in-place style modification (APPEND, SETRANGE, SETBIT...).
     pub fn put_str(&mut self, key: &Bytes, data: CBytes, raw: bool) {
-        self.set_value_ext(key, Value::Str(data), 0, true, if raw { Enc::Raw } else { Enc::Auto });
+        self.set_value_ext(
+            key,
+            Value::Str(data),
+            0,
+            true,
+            if raw { Enc::Raw } else { Enc::Auto },
+        );
     }
 
     /// Store a value, replacing whatever was there (and its TTL unless `keep_ttl`).
@@ -130,7 +160,14 @@ impl<'a> ExecCtx<'a> {
         self.set_value_ext(key, value, expire_at, keep_ttl, Enc::Auto)
     }
 
-    pub fn set_value_ext(&mut self, key: &Bytes, value: Value, expire_at: u64, keep_ttl: bool, enc: Enc) {
+    pub fn set_value_ext(
+        &mut self,
+        key: &Bytes,
+        value: Value,
+        expire_at: u64,
+        keep_ttl: bool,
+        enc: Enc,
+    ) {
         let db = self.db;
         let now = self.now;
         let dbm = &mut self.shard.dbs[db as usize];
@@ -144,7 +181,12 @@ impl<'a> ExecCtx<'a> {
         };
         let lfu = self.shard.tun.lfu;
         let dbm = &mut self.shard.dbs[db as usize];
-        let mut entry = Entry { value, expire_at, access: access::initial(lfu), enc };
+        let mut entry = Entry {
+            value,
+            expire_at,
+            access: access::initial(lfu),
+            enc,
+        };
         match dbm.get_raw_mut(key) {
             Some(existing) => {
                 if lfu {

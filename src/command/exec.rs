@@ -13,7 +13,13 @@ pub fn exec_on_shard(shard: &mut Shard, cmd: &'static Command, db: u16, args: &[
 }
 
 /// `exec_on_shard` with the caller's clock reading (unix ms).
-pub fn exec_on_shard_at(shard: &mut Shard, cmd: &'static Command, db: u16, args: &[Bytes], now: u64) -> Reply {
+pub fn exec_on_shard_at(
+    shard: &mut Shard,
+    cmd: &'static Command,
+    db: u16,
+    args: &[Bytes],
+    now: u64,
+) -> Reply {
     let f = match cmd.handler {
         Handler::Keyed(f) | Handler::Multi(f, _) => f,
         _ => return Reply::error(&CmdError::err("internal: not a keyed command")),

@@ -18,12 +18,18 @@ pub fn key_positions(meta: &CommandMeta, args: &[Bytes], out: &mut Vec<usize>) {
             BeginSearch::Index(i) => i as usize,
             BeginSearch::Keyword { keyword, startfrom } => {
                 let n = args.len() as i32;
-                let (from, to, dir): (i32, i32, i32) =
-                    if startfrom >= 0 { (startfrom, n, 1) } else { (n + startfrom, 0, -1) };
+                let (from, to, dir): (i32, i32, i32) = if startfrom >= 0 {
+                    (startfrom, n, 1)
+                } else {
+                    (n + startfrom, 0, -1)
+                };
                 let mut i = from;
                 let mut found = None;
                 while (dir > 0 && i < to) || (dir < 0 && i > to) {
-                    if i > 0 && (i as usize) < args.len() && args[i as usize].eq_ignore_ascii_case(keyword.as_bytes()) {
+                    if i > 0
+                        && (i as usize) < args.len()
+                        && args[i as usize].eq_ignore_ascii_case(keyword.as_bytes())
+                    {
                         found = Some(i as usize + 1);
                         break;
                     }
@@ -40,12 +46,19 @@ pub fn key_positions(meta: &CommandMeta, args: &[Bytes], out: &mut Vec<usize>) {
             continue;
         }
         match spec.find {
-            FindKeys::Range { lastkey, step, limit } => {
+            FindKeys::Range {
+                lastkey,
+                step,
+                limit,
+            } => {
                 let last = if lastkey >= 0 {
                     (start + lastkey as usize).min(args.len() - 1)
                 } else if limit > 1 {
                     let remaining = args.len() - start;
-                    (start + remaining / limit as usize).saturating_sub(1).max(start).min(args.len() - 1)
+                    (start + remaining / limit as usize)
+                        .saturating_sub(1)
+                        .max(start)
+                        .min(args.len() - 1)
                 } else {
                     let l = args.len() as i64 + lastkey as i64;
                     if l < start as i64 {
@@ -60,9 +73,16 @@ pub fn key_positions(meta: &CommandMeta, args: &[Bytes], out: &mut Vec<usize>) {
                     i += step;
                 }
             }
-            FindKeys::Keynum { keynumidx, firstkey, step } => {
+            FindKeys::Keynum {
+                keynumidx,
+                firstkey,
+                step,
+            } => {
                 let idx = start + keynumidx as usize;
-                let Some(n) = args.get(idx).and_then(|a| std::str::from_utf8(a).ok()?.parse::<usize>().ok()) else {
+                let Some(n) = args
+                    .get(idx)
+                    .and_then(|a| std::str::from_utf8(a).ok()?.parse::<usize>().ok())
+                else {
                     continue;
                 };
                 let first = start + firstkey as usize;
@@ -80,7 +100,11 @@ pub fn key_positions(meta: &CommandMeta, args: &[Bytes], out: &mut Vec<usize>) {
 }
 
 fn range(argc: usize, first: i32, last: i32, step: i32, out: &mut Vec<usize>) {
-    let last = if last < 0 { argc as i64 + last as i64 } else { last as i64 };
+    let last = if last < 0 {
+        argc as i64 + last as i64
+    } else {
+        last as i64
+    };
     let step = step.max(1) as usize;
     let mut i = first as usize;
     while (i as i64) <= last && i < argc {

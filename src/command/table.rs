@@ -40,7 +40,9 @@ pub struct Table {
 }
 
 fn container_placeholder(_: &mut crate::net::client::Client, _: &[bytes::Bytes]) -> Reply {
-    Reply::error(&crate::error::CmdError::err("container command needs a subcommand"))
+    Reply::error(&crate::error::CmdError::err(
+        "container command needs a subcommand",
+    ))
 }
 
 static TABLE: OnceLock<Table> = OnceLock::new();
@@ -58,7 +60,14 @@ fn build() -> Table {
         if m.is_subcommand() {
             containers.push(m.container());
         }
-        cmds.push(Command { id: 0, name: m.name, meta: m, flags: f, handler: h, has_subs: m.has_subcommands() });
+        cmds.push(Command {
+            id: 0,
+            name: m.name,
+            meta: m,
+            flags: f,
+            handler: h,
+            has_subs: m.has_subcommands(),
+        });
     }
     for c in containers {
         if cmds.iter().any(|x| x.name == c) {
@@ -117,5 +126,10 @@ pub fn lookup_sub(container: &Command, sub: &[u8]) -> Option<&'static Command> {
 /// Registered subcommands of a container.
 pub fn subcommands_of(container: &str) -> Vec<&'static Command> {
     let prefix = format!("{container}|");
-    table().all.iter().copied().filter(|c| c.name.starts_with(&prefix)).collect()
+    table()
+        .all
+        .iter()
+        .copied()
+        .filter(|c| c.name.starts_with(&prefix))
+        .collect()
 }

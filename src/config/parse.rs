@@ -15,7 +15,11 @@ use super::{lookup, Config, ConfigError};
 pub fn split_args(line: &str) -> Option<Vec<String>> {
     let line = bytes::Bytes::copy_from_slice(line.as_bytes());
     let args = crate::protocol::parse::split_args(&line)?;
-    Some(args.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect())
+    Some(
+        args.iter()
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect(),
+    )
 }
 
 /// Quote a string like Redis's `sdscatrepr`: `"..."` with escapes for `\ " \n \r \t \a \b`

@@ -80,7 +80,13 @@ fn store_dest(ctx: &mut ExecCtx, dest: &Bytes, out: Vec<u8>) -> i64 {
     if out.is_empty() {
         ctx.delete(dest);
     } else {
-        ctx.set_value_ext(dest, crate::shard::value::Value::Str(CBytes::from_vec(out)), 0, false, crate::shard::value::Enc::Raw);
+        ctx.set_value_ext(
+            dest,
+            crate::shard::value::Value::Str(CBytes::from_vec(out)),
+            0,
+            false,
+            crate::shard::value::Enc::Raw,
+        );
     }
     len
 }

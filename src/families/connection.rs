@@ -33,9 +33,13 @@ pub fn register(t: &mut TableBuilder) {
     t.conn_sync("select", select);
     t.conn_sync("client|id", |c, _| Reply::Int(c.id as i64));
     t.conn_sync("client|setname", client_setname);
-    t.conn_sync("client|getname", |c, _| Reply::from_opt_bytes(c.info.borrow().name.clone()));
+    t.conn_sync("client|getname", |c, _| {
+        Reply::from_opt_bytes(c.info.borrow().name.clone())
+    });
     t.conn("client|list", |c, a| Box::pin(client_list(c, a)));
-    t.conn_sync("client|info", |c, _| Reply::Verbatim(Bytes::from(format_client(&c.info.borrow()) + "\n")));
+    t.conn_sync("client|info", |c, _| {
+        Reply::Verbatim(Bytes::from(format_client(&c.info.borrow()) + "\n"))
+    });
     t.conn("client|kill", |c, a| Box::pin(client_kill(c, a)));
     t.conn_sync("client|no-evict", client_no_evict);
     t.conn_sync("client|reply", client_reply);
@@ -67,7 +71,11 @@ fn auth(c: &mut Client, a: &[Bytes]) -> Reply {
     if a.len() > 3 {
         return Reply::error(&CmdError::Syntax);
     }
-    let (user, pass) = if a.len() == 3 { (&a[1][..], &a[2][..]) } else { (&b"default"[..], &a[1][..]) };
+    let (user, pass) = if a.len() == 3 {
+        (&a[1][..], &a[2][..])
+    } else {
+        (&b"default"[..], &a[1][..])
+    };
     if a.len() == 2 && server().config().requirepass().is_none() {
         return Reply::error(&CmdError::err("AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"));
     }
@@ -75,7 +83,9 @@ fn auth(c: &mut Client, a: &[Bytes]) -> Reply {
         c.authenticated = true;
         Reply::Ok
     } else {
-        Reply::error(&CmdError::Custom("WRONGPASS invalid username-password pair or user is disabled.".into()))
+        Reply::error(&CmdError::Custom(
+            "WRONGPASS invalid username-password pair or user is disabled.".into(),
+        ))
     }
 }
 
@@ -85,8 +95,16 @@ fn hello(c: &mut Client, a: &[Bytes]) -> Reply {
     if a.len() > 1 {
         match parse_i64(&a[1]) {
             Ok(v @ 2..=3) => proto = v,
-            Ok(_) => return Reply::error(&CmdError::Custom("NOPROTO unsupported protocol version".into())),
-            Err(_) => return Reply::error(&CmdError::err("Protocol version is not an integer or out of range")),
+            Ok(_) => {
+                return Reply::error(&CmdError::Custom(
+                    "NOPROTO unsupported protocol version".into(),
+                ))
+            }
+            Err(_) => {
+                return Reply::error(&CmdError::err(
+                    "Protocol version is not an integer or out of range",
+                ))
+            }
         }
         i = 2;
     }
@@ -95,7 +113,9 @@ fn hello(c: &mut Client, a: &[Bytes]) -> Reply {
         let more = a.len() - i - 1;
         if a[i].eq_ignore_ascii_case(b"auth") && more >= 2 {
             if !check_password(&a[i + 1], &a[i + 2]) {
-                return Reply::error(&CmdError::Custom("WRONGPASS invalid username-password pair or user is disabled.".into()));
+                return Reply::error(&CmdError::Custom(
+                    "WRONGPASS invalid username-password pair or user is disabled.".into(),
+                ));
             }
             c.authenticated = true;
             i += 3;
@@ -149,7 +169,9 @@ fn select(c: &mut Client, a: &[Bytes]) -> Reply {
 
 fn valid_name(n: &[u8]) -> Result<(), CmdError> {
     if n.iter().any(|&ch| !(b'!'..=b'~').contains(&ch)) {
-        return Err(CmdError::err("Client names cannot contain spaces, newlines or special characters."));
+        return Err(CmdError::err(
+            "Client names cannot contain spaces, newlines or special characters.",
+        ));
     }
     Ok(())
 }
@@ -158,7 +180,11 @@ fn client_setname(c: &mut Client, a: &[Bytes]) -> Reply {
     if let Err(e) = valid_name(&a[2]) {
         return Reply::error(&e);
     }
-    c.info.borrow_mut().name = if a[2].is_empty() { None } else { Some(a[2].clone()) };
+    c.info.borrow_mut().name = if a[2].is_empty() {
+        None
+    } else {
+        Some(a[2].clone())
+    };
     Reply::Ok
 }
 
@@ -221,7 +247,10 @@ async fn client_list(c: &mut Client, a: &[Bytes]) -> Reply {
     let mut ids: Option<Vec<u64>> = None;
     if a.len() == 4 && a[2].eq_ignore_ascii_case(b"type") {
         let t = a[3].to_ascii_lowercase();
-        if !matches!(t.as_slice(), b"normal" | b"master" | b"replica" | b"slave" | b"pubsub") {
+        if !matches!(
+            t.as_slice(),
+            b"normal" | b"master" | b"replica" | b"slave" | b"pubsub"
+        ) {
             return Reply::error(&CmdError::Custom(format!(
                 "ERR Unknown client type '{}'",
                 String::from_utf8_lossy(&a[3])
@@ -244,7 +273,13 @@ async fn client_list(c: &mut Client, a: &[Bytes]) -> Reply {
         return Reply::error(&CmdError::Syntax);
     }
     c.info.borrow_mut().last_cmd = "client|list";
-    let all = call_all(|_| registry::list().iter().map(format_client_sendable).collect::<Vec<_>>()).await;
+    let all = call_all(|_| {
+        registry::list()
+            .iter()
+            .map(format_client_sendable)
+            .collect::<Vec<_>>()
+    })
+    .await;
     let mut rows: Vec<(u64, String)> = all.into_iter().flatten().collect();
     rows.sort_by_key(|r| r.0);
     let mut out = String::new();
@@ -267,7 +302,10 @@ async fn client_kill(c: &mut Client, a: &[Bytes]) -> Reply {
     if a.len() == 3 {
         // Old form: CLIENT KILL ip:port.
         let addr = String::from_utf8_lossy(&a[2]).into_owned();
-        let n: usize = call_all(move |_| registry::kill_where(None, |i| i.addr == addr)).await.into_iter().sum();
+        let n: usize = call_all(move |_| registry::kill_where(None, |i| i.addr == addr))
+            .await
+            .into_iter()
+            .sum();
         if n == 0 {
             return Reply::error(&CmdError::err("No such client"));
         }
@@ -305,8 +343,13 @@ async fn client_kill(c: &mut Client, a: &[Bytes]) -> Reply {
             },
             b"type" => {
                 let t = kv[1].to_ascii_lowercase();
-                if !matches!(t.as_slice(), b"normal" | b"master" | b"replica" | b"slave" | b"pubsub") {
-                    return Reply::error(&CmdError::Custom(format!("ERR Unknown client type '{v}'")));
+                if !matches!(
+                    t.as_slice(),
+                    b"normal" | b"master" | b"replica" | b"slave" | b"pubsub"
+                ) {
+                    return Reply::error(&CmdError::Custom(format!(
+                        "ERR Unknown client type '{v}'"
+                    )));
                 }
                 typ = Some(t);
             }

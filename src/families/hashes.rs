@@ -37,14 +37,25 @@ pub fn register(t: &mut TableBuilder) {
 
 fn limits(ctx: &ExecCtx) -> Limits {
     let cfg = &ctx.shard.cfg;
-    Limits::new(cfg.get_i64("hash-max-listpack-entries"), cfg.get_i64("hash-max-listpack-value"))
+    Limits::new(
+        cfg.get_i64("hash-max-listpack-entries"),
+        cfg.get_i64("hash-max-listpack-value"),
+    )
 }
 
 /// Run `f` on the hash at `key` for reading; `missing` answers for an absent key.
-fn read(ctx: &mut ExecCtx, key: &[u8], missing: Reply, f: impl FnOnce(&Hash) -> Reply) -> CmdResult<Reply> {
+fn read(
+    ctx: &mut ExecCtx,
+    key: &[u8],
+    missing: Reply,
+    f: impl FnOnce(&Hash) -> Reply,
+) -> CmdResult<Reply> {
     match ctx.lookup_read(key) {
         None => Ok(missing),
-        Some(Entry { value: Value::Hash(h), .. }) => Ok(f(h)),
+        Some(Entry {
+            value: Value::Hash(h),
+            ..
+        }) => Ok(f(h)),
         Some(_) => Err(CmdError::WrongType),
     }
 }
@@ -59,7 +70,10 @@ fn write(
 ) -> CmdResult<Reply> {
     let lim = limits(ctx);
     match ctx.lookup_write(key) {
-        Some(Entry { value: Value::Hash(h), .. }) => {
+        Some(Entry {
+            value: Value::Hash(h),
+            ..
+        }) => {
             let (reply, changed) = f(h, lim)?;
             let empty = h.is_empty();
             if empty {
@@ -80,7 +94,6 @@ fn write(
         }
     }
 }
-
 
 /// Set every field/value pair of a[2..]; the number of new fields.
 fn set_pairs(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<i64> {
@@ -121,14 +134,21 @@ fn bulk(b: &[u8]) -> Reply {
 }
 
 fn hget(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
-    read(ctx, &a[1], Reply::Nil, |h| h.get(&a[2]).map_or(Reply::Nil, bulk))
+    read(ctx, &a[1], Reply::Nil, |h| {
+        h.get(&a[2]).map_or(Reply::Nil, bulk)
+    })
 }
 
 fn hmget(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let fields = &a[2..];
     let missing = Reply::Array(vec![Reply::Nil; fields.len()]);
     read(ctx, &a[1], missing, |h| {
-        Reply::Array(fields.iter().map(|f| h.get(f).map_or(Reply::Nil, bulk)).collect())
+        Reply::Array(
+            fields
+                .iter()
+                .map(|f| h.get(f).map_or(Reply::Nil, bulk))
+                .collect(),
+        )
     })
 }
 
@@ -139,18 +159,25 @@ fn hgetall(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn hkeys(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
-    read(ctx, &a[1], Reply::Array(Vec::new()), |h| Reply::Array(h.iter().map(|(f, _)| bulk(f)).collect()))
+    read(ctx, &a[1], Reply::Array(Vec::new()), |h| {
+        Reply::Array(h.iter().map(|(f, _)| bulk(f)).collect())
+    })
 }
 
 fn hvals(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
-    read(ctx, &a[1], Reply::Array(Vec::new()), |h| Reply::Array(h.iter().map(|(_, v)| bulk(v)).collect()))
+    read(ctx, &a[1], Reply::Array(Vec::new()), |h| {
+        Reply::Array(h.iter().map(|(_, v)| bulk(v)).collect())
+    })
 }
 
 fn hdel(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     // A missing key has nothing to delete (and nothing must be created).
     match ctx.lookup_write(&a[1]) {
         None => return Ok(Reply::Int(0)),
-        Some(Entry { value: Value::Hash(_), .. }) => {}
+        Some(Entry {
+            value: Value::Hash(_),
+            ..
+        }) => {}
         Some(_) => return Err(CmdError::WrongType),
     }
     write(ctx, &a[1], |h, _| {
@@ -170,11 +197,15 @@ fn hlen(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn hstrlen(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
-    read(ctx, &a[1], Reply::Int(0), |h| Reply::Int(h.get(&a[2]).map_or(0, |v| v.len() as i64)))
+    read(ctx, &a[1], Reply::Int(0), |h| {
+        Reply::Int(h.get(&a[2]).map_or(0, |v| v.len() as i64))
+    })
 }
 
 fn hexists(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
-    read(ctx, &a[1], Reply::Int(0), |h| Reply::Int(i64::from(h.contains(&a[2]))))
+    read(ctx, &a[1], Reply::Int(0), |h| {
+        Reply::Int(i64::from(h.contains(&a[2])))
+    })
 }
 
 fn hincrby(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -184,7 +215,9 @@ fn hincrby(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
             Some(v) => string2ll(v).ok_or_else(|| CmdError::err("hash value is not an integer"))?,
             None => 0,
         };
-        let new = cur.checked_add(incr).ok_or_else(|| CmdError::err("increment or decrement would overflow"))?;
+        let new = cur
+            .checked_add(incr)
+            .ok_or_else(|| CmdError::err("increment or decrement would overflow"))?;
         h.set(&a[2], new.to_string().as_bytes(), lim);
         Ok((Reply::Int(new), true))
     })
@@ -198,7 +231,9 @@ fn hincrbyfloat(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let mut text = Bytes::new();
     let reply = write(ctx, &a[1], |h, lim| {
         let cur = match h.get(&a[2]) {
-            Some(v) => LongDouble::parse(v).ok_or_else(|| CmdError::err("hash value is not a float"))?,
+            Some(v) => {
+                LongDouble::parse(v).ok_or_else(|| CmdError::err("hash value is not a float"))?
+            }
             None => LongDouble::ZERO,
         };
         let sum = cur
@@ -209,7 +244,12 @@ fn hincrbyfloat(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
         Ok((Reply::Bulk(text.clone()), true))
     })?;
     // Replicas must not recompute the float: the effect is the resulting value.
-    ctx.propagate_as(vec![Bytes::from_static(b"HSET"), a[1].clone(), a[2].clone(), text]);
+    ctx.propagate_as(vec![
+        Bytes::from_static(b"HSET"),
+        a[1].clone(),
+        a[2].clone(),
+        text,
+    ]);
     Ok(reply)
 }
 
@@ -219,7 +259,9 @@ fn hrandfield(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
         // Stats, access time and the type check first.
         read(ctx, &a[1], Reply::Nil, |_| Reply::Nil)?;
         let (hash, rng) = hash_of(ctx, &a[1]);
-        return Ok(hash.and_then(|h| h.random(rng)).map_or(Reply::Nil, |(f, _)| bulk(f)));
+        return Ok(hash
+            .and_then(|h| h.random(rng))
+            .map_or(Reply::Nil, |(f, _)| bulk(f)));
     }
     let count = parse_i64(&a[2])?;
     if count == i64::MIN {
@@ -238,7 +280,9 @@ fn hrandfield(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     // Stats, access time and the type check first.
     read(ctx, &a[1], Reply::Nil, |_| Reply::Nil)?;
     let (hash, rng) = hash_of(ctx, &a[1]);
-    let Some(h) = hash else { return Ok(Reply::Array(Vec::new())) };
+    let Some(h) = hash else {
+        return Ok(Reply::Array(Vec::new()));
+    };
     let out = |pairs: Vec<(&[u8], &[u8])>| -> Reply {
         if withvalues {
             Reply::Pairs(pairs.into_iter().map(|(f, v)| (bulk(f), bulk(v))).collect())
@@ -277,11 +321,17 @@ fn hrandfield(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 /// The hash at `key` (already type checked) alongside the shard's rng.
-fn hash_of<'c>(ctx: &'c mut ExecCtx, key: &[u8]) -> (Option<&'c Hash>, &'c mut rand::rngs::SmallRng) {
+fn hash_of<'c>(
+    ctx: &'c mut ExecCtx,
+    key: &[u8],
+) -> (Option<&'c Hash>, &'c mut rand::rngs::SmallRng) {
     let db = ctx.db as usize;
     let crate::shard::Shard { dbs, rng, .. } = &mut *ctx.shard;
     let h = match dbs[db].get_raw(key) {
-        Some(Entry { value: Value::Hash(h), .. }) => Some(&**h),
+        Some(Entry {
+            value: Value::Hash(h),
+            ..
+        }) => Some(&**h),
         _ => None,
     };
     (h, rng)
@@ -290,7 +340,10 @@ fn hash_of<'c>(ctx: &'c mut ExecCtx, key: &[u8]) -> (Option<&'c Hash>, &'c mut r
 /// HSCAN key cursor [MATCH pattern] [COUNT count].
 fn hscan(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let cursor = parse_cursor(&a[2]).ok_or_else(|| CmdError::err("invalid cursor"))?;
-    let empty = Reply::Array(vec![Reply::Bulk(Bytes::from_static(b"0")), Reply::Array(Vec::new())]);
+    let empty = Reply::Array(vec![
+        Reply::Bulk(Bytes::from_static(b"0")),
+        Reply::Array(Vec::new()),
+    ]);
     read(ctx, &a[1], empty.clone(), |_| Reply::Nil)?;
     let (hash, _) = hash_of(ctx, &a[1]);
     let Some(h) = hash else { return Ok(empty) };
@@ -303,7 +356,10 @@ fn hscan(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
             items.push(bulk(v));
         }
     });
-    Ok(Reply::Array(vec![Reply::Bulk(Bytes::from(next.to_string())), Reply::Array(items)]))
+    Ok(Reply::Array(vec![
+        Reply::Bulk(Bytes::from(next.to_string())),
+        Reply::Array(items),
+    ]))
 }
 
 #[cfg(test)]

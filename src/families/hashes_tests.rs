@@ -19,8 +19,11 @@ fn b(s: &str) -> Bytes {
 
 fn shard() -> Shard {
     let mut cfg = Config::default();
-    cfg.set(&[(b"hash-max-listpack-entries", b"4"), (b"hash-max-listpack-value", b"8")])
-        .expect("valid config");
+    cfg.set(&[
+        (b"hash-max-listpack-entries", b"4"),
+        (b"hash-max-listpack-value", b"8"),
+    ])
+    .expect("valid config");
     Shard::new(0, 1, Arc::new(cfg), 0)
 }
 
@@ -46,26 +49,61 @@ fn err(s: &str) -> Reply {
 #[test]
 fn fixed_cases() {
     let mut s = shard();
-    assert_eq!(run(&mut s, &["HSET", "h", "a", "1", "b", "2"]), Reply::Int(2));
-    assert_eq!(run(&mut s, &["HSET", "h", "a"]), err("ERR wrong number of arguments for 'hset' command"));
+    assert_eq!(
+        run(&mut s, &["HSET", "h", "a", "1", "b", "2"]),
+        Reply::Int(2)
+    );
+    assert_eq!(
+        run(&mut s, &["HSET", "h", "a"]),
+        err("ERR wrong number of arguments for 'hset' command")
+    );
     assert_eq!(run(&mut s, &["HGET", "h", "a"]), bulk("1"));
-    assert_eq!(run(&mut s, &["HINCRBY", "h", "a", "9223372036854775807"]), err("ERR increment or decrement would overflow"));
+    assert_eq!(
+        run(&mut s, &["HINCRBY", "h", "a", "9223372036854775807"]),
+        err("ERR increment or decrement would overflow")
+    );
     assert_eq!(run(&mut s, &["HINCRBYFLOAT", "h", "a", "0.5"]), bulk("1.5"));
-    assert_eq!(run(&mut s, &["HINCRBY", "h", "a", "1"]), err("ERR hash value is not an integer"));
-    assert_eq!(run(&mut s, &["HINCRBYFLOAT", "h", "a", "inf"]), err("ERR value is NaN or Infinity"));
-    assert_eq!(run(&mut s, &["HRANDFIELD", "h", "5", "WITHVALUES", "x"]), err("ERR syntax error"));
+    assert_eq!(
+        run(&mut s, &["HINCRBY", "h", "a", "1"]),
+        err("ERR hash value is not an integer")
+    );
+    assert_eq!(
+        run(&mut s, &["HINCRBYFLOAT", "h", "a", "inf"]),
+        err("ERR value is NaN or Infinity")
+    );
+    assert_eq!(
+        run(&mut s, &["HRANDFIELD", "h", "5", "WITHVALUES", "x"]),
+        err("ERR syntax error")
+    );
     assert_eq!(run(&mut s, &["HSCAN", "h", "x"]), err("ERR invalid cursor"));
-    assert_eq!(run(&mut s, &["HSCAN", "nokey", "0", "COUNT", "0"]), Reply::Array(vec![bulk("0"), Reply::Array(vec![])]));
-    assert_eq!(run(&mut s, &["HSCAN", "h", "0", "COUNT", "0"]), err("ERR syntax error"));
+    assert_eq!(
+        run(&mut s, &["HSCAN", "nokey", "0", "COUNT", "0"]),
+        Reply::Array(vec![bulk("0"), Reply::Array(vec![])])
+    );
+    assert_eq!(
+        run(&mut s, &["HSCAN", "h", "0", "COUNT", "0"]),
+        err("ERR syntax error")
+    );
     assert_eq!(run(&mut s, &["SET", "str", "x"]), Reply::Ok);
     let wrong = err("WRONGTYPE Operation against a key holding the wrong kind of value");
-    for cmd in [&["HGET", "str", "a"][..], &["HSET", "str", "a", "b"], &["HDEL", "str", "a"], &["HRANDFIELD", "str"]] {
+    for cmd in [
+        &["HGET", "str", "a"][..],
+        &["HSET", "str", "a", "b"],
+        &["HDEL", "str", "a"],
+        &["HRANDFIELD", "str"],
+    ] {
         assert_eq!(run(&mut s, cmd), wrong);
     }
-    assert_eq!(run(&mut s, &["HRANDFIELD", "h", "-3"]).approx_len() > 0, true);
+    assert_eq!(
+        run(&mut s, &["HRANDFIELD", "h", "-3"]).approx_len() > 0,
+        true
+    );
     assert_eq!(run(&mut s, &["HDEL", "h", "a", "b"]), Reply::Int(2));
     assert_eq!(run(&mut s, &["EXISTS", "h"]), Reply::Int(0));
-    assert_eq!(run(&mut s, &["HINCRBY", "n", "f", "x"]), err("ERR value is not an integer or out of range"));
+    assert_eq!(
+        run(&mut s, &["HINCRBY", "n", "f", "x"]),
+        err("ERR value is not an integer or out of range")
+    );
     assert_eq!(run(&mut s, &["EXISTS", "n"]), Reply::Int(0));
 }
 
@@ -76,14 +114,20 @@ fn hrandfield_distinct_and_repeated() {
         run(&mut s, &["HSET", "h", &format!("f{i}"), "v"]);
     }
     for count in [1usize, 5, 10, 19, 20, 30] {
-        let Reply::Array(items) = run(&mut s, &["HRANDFIELD", "h", &count.to_string()]) else { panic!() };
+        let Reply::Array(items) = run(&mut s, &["HRANDFIELD", "h", &count.to_string()]) else {
+            panic!()
+        };
         let set: std::collections::HashSet<_> = items.iter().map(|r| format!("{r:?}")).collect();
         assert_eq!(items.len(), count.min(20));
         assert_eq!(set.len(), items.len());
     }
-    let Reply::Array(items) = run(&mut s, &["HRANDFIELD", "h", "-50"]) else { panic!() };
+    let Reply::Array(items) = run(&mut s, &["HRANDFIELD", "h", "-50"]) else {
+        panic!()
+    };
     assert_eq!(items.len(), 50);
-    let Reply::Pairs(pairs) = run(&mut s, &["HRANDFIELD", "h", "-5", "WITHVALUES"]) else { panic!() };
+    let Reply::Pairs(pairs) = run(&mut s, &["HRANDFIELD", "h", "-5", "WITHVALUES"]) else {
+        panic!()
+    };
     assert!(pairs.iter().all(|(_, v)| *v == bulk("v")));
 }
 
@@ -112,10 +156,7 @@ fn field(i: u8) -> String {
 }
 
 fn value() -> impl Strategy<Value = String> {
-    prop_oneof![
-        (-5i64..5).prop_map(|n| n.to_string()),
-        "[a-z]{0,10}",
-    ]
+    prop_oneof![(-5i64..5).prop_map(|n| n.to_string()), "[a-z]{0,10}",]
 }
 
 fn op() -> impl Strategy<Value = Op> {

@@ -150,5 +150,10 @@ pub fn help(container: &str) -> Reply {
         ],
         _ => &[],
     };
-    Reply::Array(lines.iter().map(|l| Reply::Simple(Bytes::from_static(l.as_bytes()))).collect())
+    Reply::Array(
+        lines
+            .iter()
+            .map(|l| Reply::Simple(Bytes::from_static(l.as_bytes())))
+            .collect(),
+    )
 }

@@ -16,10 +16,23 @@ pub fn register(t: &mut TableBuilder) {
         if a.len() > 1 {
             return Reply::error(&CmdError::WrongArity("command".into()));
         }
-        Reply::Array(table::table().all.iter().filter(|c| !c.meta.is_subcommand()).map(|c| info_entry(c)).collect())
+        Reply::Array(
+            table::table()
+                .all
+                .iter()
+                .filter(|c| !c.meta.is_subcommand())
+                .map(|c| info_entry(c))
+                .collect(),
+        )
     });
     t.conn_sync("command|count", |_, _| {
-        Reply::Int(table::table().all.iter().filter(|c| !c.meta.is_subcommand()).count() as i64)
+        Reply::Int(
+            table::table()
+                .all
+                .iter()
+                .filter(|c| !c.meta.is_subcommand())
+                .count() as i64,
+        )
     });
     t.conn_sync("command|info", command_info);
     t.conn_sync("command|docs", command_docs);
@@ -44,11 +57,17 @@ fn key_spec(m: &CommandMeta) -> Vec<Reply> {
             if !ks.notes.is_empty() {
                 items.push((bulk("notes"), bulk(ks.notes)));
             }
-            items.push((bulk("flags"), Reply::Set(ks.flags.iter().map(|f| st(f)).collect())));
+            items.push((
+                bulk("flags"),
+                Reply::Set(ks.flags.iter().map(|f| st(f)).collect()),
+            ));
             let begin = match ks.begin {
                 BeginSearch::Index(i) => Reply::Map(vec![
                     (bulk("type"), bulk("index")),
-                    (bulk("spec"), Reply::Map(vec![(bulk("index"), Reply::Int(i as i64))])),
+                    (
+                        bulk("spec"),
+                        Reply::Map(vec![(bulk("index"), Reply::Int(i as i64))]),
+                    ),
                 ]),
                 BeginSearch::Keyword { keyword, startfrom } => Reply::Map(vec![
                     (bulk("type"), bulk("keyword")),
@@ -60,12 +79,17 @@ fn key_spec(m: &CommandMeta) -> Vec<Reply> {
                         ]),
                     ),
                 ]),
-                BeginSearch::Unknown => {
-                    Reply::Map(vec![(bulk("type"), bulk("unknown")), (bulk("spec"), Reply::Map(vec![]))])
-                }
+                BeginSearch::Unknown => Reply::Map(vec![
+                    (bulk("type"), bulk("unknown")),
+                    (bulk("spec"), Reply::Map(vec![])),
+                ]),
             };
             let find = match ks.find {
-                FindKeys::Range { lastkey, step, limit } => Reply::Map(vec![
+                FindKeys::Range {
+                    lastkey,
+                    step,
+                    limit,
+                } => Reply::Map(vec![
                     (bulk("type"), bulk("range")),
                     (
                         bulk("spec"),
@@ -76,7 +100,11 @@ fn key_spec(m: &CommandMeta) -> Vec<Reply> {
                         ]),
                     ),
                 ]),
-                FindKeys::Keynum { keynumidx, firstkey, step } => Reply::Map(vec![
+                FindKeys::Keynum {
+                    keynumidx,
+                    firstkey,
+                    step,
+                } => Reply::Map(vec![
                     (bulk("type"), bulk("keynum")),
                     (
                         bulk("spec"),
@@ -87,9 +115,10 @@ fn key_spec(m: &CommandMeta) -> Vec<Reply> {
                         ]),
                     ),
                 ]),
-                FindKeys::Unknown => {
-                    Reply::Map(vec![(bulk("type"), bulk("unknown")), (bulk("spec"), Reply::Map(vec![]))])
-                }
+                FindKeys::Unknown => Reply::Map(vec![
+                    (bulk("type"), bulk("unknown")),
+                    (bulk("spec"), Reply::Map(vec![])),
+                ]),
             };
             items.push((bulk("begin_search"), begin));
             items.push((bulk("find_keys"), find));
@@ -104,7 +133,10 @@ pub fn info_entry(c: &Command) -> Reply {
     let subs: Vec<Reply> = if m.is_subcommand() {
         vec![]
     } else {
-        subcommands_of(c.name).iter().map(|s| info_entry(s)).collect()
+        subcommands_of(c.name)
+            .iter()
+            .map(|s| info_entry(s))
+            .collect()
     };
     Reply::Array(vec![
         Reply::Bulk(Bytes::from_static(m.name.as_bytes())),
@@ -123,16 +155,30 @@ pub fn info_entry(c: &Command) -> Reply {
 fn lookup_full(name: &[u8]) -> Option<&'static Command> {
     let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
     match lower.split_once('|') {
-        Some((c, s)) => table::lookup(c.as_bytes()).and_then(|c| table::lookup_sub(c, s.as_bytes())),
+        Some((c, s)) => {
+            table::lookup(c.as_bytes()).and_then(|c| table::lookup_sub(c, s.as_bytes()))
+        }
         None => table::lookup(lower.as_bytes()),
     }
 }
 
 fn command_info(_: &mut Client, a: &[Bytes]) -> Reply {
     if a.len() == 2 {
-        return Reply::Array(table::table().all.iter().filter(|c| !c.meta.is_subcommand()).map(|c| info_entry(c)).collect());
+        return Reply::Array(
+            table::table()
+                .all
+                .iter()
+                .filter(|c| !c.meta.is_subcommand())
+                .map(|c| info_entry(c))
+                .collect(),
+        );
     }
-    Reply::Array(a[2..].iter().map(|n| lookup_full(n).map_or(Reply::Nil, info_entry)).collect())
+    Reply::Array(
+        a[2..]
+            .iter()
+            .map(|n| lookup_full(n).map_or(Reply::Nil, info_entry))
+            .collect(),
+    )
 }
 
 fn docs_entry(c: &Command) -> Reply {
@@ -146,7 +192,10 @@ fn docs_entry(c: &Command) -> Reply {
         items.push((bulk("complexity"), bulk(m.complexity)));
     }
     if !m.doc_flags.is_empty() {
-        items.push((bulk("doc_flags"), Reply::Set(m.doc_flags.iter().map(|f| st(f)).collect())));
+        items.push((
+            bulk("doc_flags"),
+            Reply::Set(m.doc_flags.iter().map(|f| st(f)).collect()),
+        ));
     }
     if !m.deprecated_since.is_empty() {
         items.push((bulk("deprecated_since"), bulk(m.deprecated_since)));
@@ -168,11 +217,20 @@ fn docs_entry(c: &Command) -> Reply {
 
 fn command_docs(_: &mut Client, a: &[Bytes]) -> Reply {
     let cmds: Vec<&'static Command> = if a.len() == 2 {
-        table::table().all.iter().copied().filter(|c| !c.meta.is_subcommand()).collect()
+        table::table()
+            .all
+            .iter()
+            .copied()
+            .filter(|c| !c.meta.is_subcommand())
+            .collect()
     } else {
         a[2..].iter().filter_map(|n| lookup_full(n)).collect()
     };
-    Reply::Map(cmds.into_iter().map(|c| (bulk(c.name), docs_entry(c))).collect())
+    Reply::Map(
+        cmds.into_iter()
+            .map(|c| (bulk(c.name), docs_entry(c)))
+            .collect(),
+    )
 }
 
 fn command_list(_: &mut Client, a: &[Bytes]) -> Reply {
@@ -211,12 +269,18 @@ fn command_getkeys(_: &mut Client, a: &[Bytes]) -> Reply {
         }
     }
     if !cmd.arity_ok(args.len()) {
-        return Reply::error(&CmdError::err("Invalid number of arguments specified for command"));
+        return Reply::error(&CmdError::err(
+            "Invalid number of arguments specified for command",
+        ));
     }
     let mut pos = Vec::new();
     key_positions(cmd.meta, args, &mut pos);
     if pos.is_empty() {
         return Reply::error(&CmdError::err("The command has no key arguments"));
     }
-    Reply::Array(pos.into_iter().map(|p| Reply::Bulk(args[p].clone())).collect())
+    Reply::Array(
+        pos.into_iter()
+            .map(|p| Reply::Bulk(args[p].clone()))
+            .collect(),
+    )
 }

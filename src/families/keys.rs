@@ -126,7 +126,9 @@ fn rename_cross(db: u16, args: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
             e
         })
         .await;
-        let Some(entry) = taken else { return Reply::error(&CmdError::NoSuchKey) };
+        let Some(entry) = taken else {
+            return Reply::error(&CmdError::NoSuchKey);
+        };
         on_key(db, dst, move |ctx, k| put_entry(ctx, k, entry)).await;
         if nx {
             Reply::Int(1)
@@ -142,7 +144,10 @@ struct CopyOpts {
 }
 
 fn copy_opts(a: &[Bytes], ndb: usize) -> CmdResult<CopyOpts> {
-    let mut o = CopyOpts { dst_db: None, replace: false };
+    let mut o = CopyOpts {
+        dst_db: None,
+        replace: false,
+    };
     let mut i = 3;
     while i < a.len() {
         if a[i].eq_ignore_ascii_case(b"replace") {
@@ -168,7 +173,9 @@ fn copy(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     if a[1] == a[2] && dst_db == ctx.db {
         return Err(CmdError::err("source and destination objects are the same"));
     }
-    let Some(entry) = ctx.lookup_write(&a[1]).map(|e| e.clone()) else { return Ok(Reply::Int(0)) };
+    let Some(entry) = ctx.lookup_write(&a[1]).map(|e| e.clone()) else {
+        return Ok(Reply::Int(0));
+    };
     let src_db = ctx.db;
     ctx.db = dst_db;
     let exists = ctx.exists(&a[2]);
@@ -188,7 +195,9 @@ fn copy_cross(db: u16, args: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
             Ok(o) => o,
             Err(e) => return Reply::error(&e),
         };
-        let Some(entry) = super::multikey::read_entry(db, args[1].clone()).await else { return Reply::Int(0) };
+        let Some(entry) = super::multikey::read_entry(db, args[1].clone()).await else {
+            return Reply::Int(0);
+        };
         let dst_db = o.dst_db.unwrap_or(db);
         let replace = o.replace;
         Reply::Int(
@@ -205,7 +214,8 @@ fn copy_cross(db: u16, args: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
 }
 
 fn move_cmd(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
-    let d = parse_i64(&a[2]).map_err(|_| CmdError::err("value is not an integer or out of range"))?;
+    let d =
+        parse_i64(&a[2]).map_err(|_| CmdError::err("value is not an integer or out of range"))?;
     if d < 0 || d as usize >= ctx.shard.dbs.len() {
         return Err(CmdError::err("DB index is out of range"));
     }
@@ -213,7 +223,9 @@ fn move_cmd(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     if d == ctx.db {
         return Err(CmdError::err("source and destination objects are the same"));
     }
-    let Some(entry) = ctx.lookup_write(&a[1]).map(|e| e.clone()) else { return Ok(Reply::Int(0)) };
+    let Some(entry) = ctx.lookup_write(&a[1]).map(|e| e.clone()) else {
+        return Ok(Reply::Int(0));
+    };
     let src = ctx.db;
     ctx.db = d;
     if ctx.exists(&a[1]) {
@@ -245,21 +257,38 @@ fn expire(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
         } else if o.eq_ignore_ascii_case(b"lt") {
             lt = true;
         } else {
-            return Err(CmdError::Custom(format!("ERR Unsupported option {}", String::from_utf8_lossy(o))));
+            return Err(CmdError::Custom(format!(
+                "ERR Unsupported option {}",
+                String::from_utf8_lossy(o)
+            )));
         }
     }
     if nx && (xx || gt || lt) {
-        return Err(CmdError::err("NX and XX, GT or LT options at the same time are not compatible"));
+        return Err(CmdError::err(
+            "NX and XX, GT or LT options at the same time are not compatible",
+        ));
     }
     if gt && lt {
-        return Err(CmdError::err("GT and LT options at the same time are not compatible"));
+        return Err(CmdError::err(
+            "GT and LT options at the same time are not compatible",
+        ));
     }
     let v = parse_i64(&a[2])?;
     let invalid = || CmdError::Custom(format!("ERR invalid expire time in '{name}' command"));
-    let ms = if secs { v.checked_mul(1000).ok_or_else(invalid)? } else { v };
-    let when = if abs { ms } else { ms.checked_add(ctx.now as i64).ok_or_else(invalid)? };
+    let ms = if secs {
+        v.checked_mul(1000).ok_or_else(invalid)?
+    } else {
+        v
+    };
+    let when = if abs {
+        ms
+    } else {
+        ms.checked_add(ctx.now as i64).ok_or_else(invalid)?
+    };
     let key = &a[1];
-    let Some(e) = ctx.lookup_write(key) else { return Ok(Reply::Int(0)) };
+    let Some(e) = ctx.lookup_write(key) else {
+        return Ok(Reply::Int(0));
+    };
     let cur = e.expire_at;
     if (nx && cur != 0) || (xx && cur == 0) {
         return Ok(Reply::Int(0));
@@ -277,14 +306,20 @@ fn expire(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     }
     ctx.db().set_expire(key, when as u64);
     ctx.modified(key);
-    ctx.propagate_as(vec![Bytes::from_static(b"PEXPIREAT"), key.clone(), Bytes::from(when.to_string())]);
+    ctx.propagate_as(vec![
+        Bytes::from_static(b"PEXPIREAT"),
+        key.clone(),
+        Bytes::from(when.to_string()),
+    ]);
     Ok(Reply::Int(1))
 }
 
 fn ttl(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let name = a[0].to_ascii_lowercase();
     let now = ctx.now;
-    let Some(e) = ctx.peek(&a[1]) else { return Ok(Reply::Int(-2)) };
+    let Some(e) = ctx.peek(&a[1]) else {
+        return Ok(Reply::Int(-2));
+    };
     if e.expire_at == 0 {
         return Ok(Reply::Int(-1));
     }
@@ -299,7 +334,9 @@ fn ttl(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn persist(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
-    let Some(e) = ctx.lookup_write(&a[1]) else { return Ok(Reply::Int(0)) };
+    let Some(e) = ctx.lookup_write(&a[1]) else {
+        return Ok(Reply::Int(0));
+    };
     if e.expire_at == 0 {
         return Ok(Reply::Int(0));
     }
@@ -315,13 +352,18 @@ fn object(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     // per-key access data.
     let policy = ctx.shard.cfg.maxmemory_policy();
     let shared_ints = tun.maxmemory == 0 || !(policy.contains("lru") || policy.contains("lfu"));
-    let Some(e) = ctx.peek(&a[2]) else { return Ok(Reply::Nil) };
+    let Some(e) = ctx.peek(&a[2]) else {
+        return Ok(Reply::Nil);
+    };
     Ok(match sub.as_slice() {
         b"encoding" => Reply::Bulk(Bytes::from_static(e.encoding().as_bytes())),
         b"refcount" => {
             let small = match &e.value {
-                crate::shard::value::Value::Str(s) => e.encoding() == "int"
-                    && crate::shard::value::parse_strict_i64(s).is_some_and(|v| (0..10_000).contains(&v)),
+                crate::shard::value::Value::Str(s) => {
+                    e.encoding() == "int"
+                        && crate::shard::value::parse_strict_i64(s)
+                            .is_some_and(|v| (0..10_000).contains(&v))
+                }
                 _ => false,
             };
             Reply::Int(if small && shared_ints { 2147483647 } else { 1 })
@@ -354,9 +396,10 @@ fn memory_usage(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
             return Err(CmdError::Syntax);
         }
     }
-    let Some(e) = ctx.peek(&a[2]) else { return Ok(Reply::Nil) };
+    let Some(e) = ctx.peek(&a[2]) else {
+        return Ok(Reply::Nil);
+    };
     // dict entry + key + entry header + payload, rounded like an allocator would.
     let n = 24 + a[2].len() + std::mem::size_of::<Entry>() + e.value.mem_usage();
     Ok(Reply::Int(((n + 7) & !7) as i64))
 }
-

@@ -37,13 +37,21 @@ async fn dbsize(c: &mut Client) -> Reply {
 }
 
 async fn flush(c: &mut Client, a: &[Bytes], all: bool) -> Reply {
-    if a.len() > 2 || (a.len() == 2 && !a[1].eq_ignore_ascii_case(b"async") && !a[1].eq_ignore_ascii_case(b"sync")) {
+    if a.len() > 2
+        || (a.len() == 2
+            && !a[1].eq_ignore_ascii_case(b"async")
+            && !a[1].eq_ignore_ascii_case(b"sync"))
+    {
         return Reply::error(&CmdError::Syntax);
     }
     let guard = lock_unless_in_tx(c).await;
     let db = c.db;
     call_all(move |s| {
-        let dbs: Vec<usize> = if all { (0..s.dbs.len()).collect() } else { vec![db as usize] };
+        let dbs: Vec<usize> = if all {
+            (0..s.dbs.len()).collect()
+        } else {
+            vec![db as usize]
+        };
         for d in dbs {
             s.touch_existing(d as u16, None);
             if !s.dbs[d].is_empty() {
@@ -60,8 +68,12 @@ async fn flush(c: &mut Client, a: &[Bytes], all: bool) -> Reply {
 
 async fn swapdb(c: &mut Client, a: &[Bytes]) -> Reply {
     let ndb = crate::server::server().config().databases();
-    let Ok(x) = parse_i64(&a[1]) else { return Reply::error(&CmdError::err("invalid first DB index")) };
-    let Ok(y) = parse_i64(&a[2]) else { return Reply::error(&CmdError::err("invalid second DB index")) };
+    let Ok(x) = parse_i64(&a[1]) else {
+        return Reply::error(&CmdError::err("invalid first DB index"));
+    };
+    let Ok(y) = parse_i64(&a[2]) else {
+        return Reply::error(&CmdError::err("invalid second DB index"));
+    };
     if x < 0 || y < 0 || x as usize >= ndb || y as usize >= ndb {
         return Reply::error(&CmdError::err("DB index is out of range"));
     }
@@ -73,7 +85,14 @@ async fn swapdb(c: &mut Client, a: &[Bytes]) -> Reply {
             s.touch_existing(y as u16, Some(x as u16));
             s.dbs.swap(x, y);
         }
-        s.record_effect(0, &[Bytes::from_static(b"SWAPDB"), Bytes::from(x.to_string()), Bytes::from(y.to_string())]);
+        s.record_effect(
+            0,
+            &[
+                Bytes::from_static(b"SWAPDB"),
+                Bytes::from(x.to_string()),
+                Bytes::from(y.to_string()),
+            ],
+        );
     })
     .await;
     drop(guard);
@@ -135,7 +154,11 @@ pub struct ScanOpts<'a> {
 /// Parse `COUNT n`, `MATCH p` and, for SCAN itself, `TYPE t`, in any order (the last of
 /// a repeated option wins), with Redis's errors.
 pub fn parse_scan_opts(opts: &[Bytes], with_type: bool) -> Result<ScanOpts<'_>, CmdError> {
-    let mut out = ScanOpts { count: 10, pattern: None, typ: None };
+    let mut out = ScanOpts {
+        count: 10,
+        pattern: None,
+        typ: None,
+    };
     let mut i = 0;
     while i < opts.len() {
         let more = i + 1 < opts.len();
@@ -183,7 +206,9 @@ async fn scan(c: &mut Client, a: &[Bytes]) -> Reply {
                 if p.as_ref().is_some_and(|p| !glob_match(p, k, false)) {
                     return;
                 }
-                if t.as_ref().is_some_and(|t| !t.eq_ignore_ascii_case(e.value.type_name().as_bytes())) {
+                if t.as_ref()
+                    .is_some_and(|t| !t.eq_ignore_ascii_case(e.value.type_name().as_bytes()))
+                {
                     return;
                 }
                 out.push(k.to_bytes());
@@ -202,7 +227,11 @@ async fn scan(c: &mut Client, a: &[Bytes]) -> Reply {
             break;
         }
     }
-    let next_cursor = if shard >= n { 0 } else { (shard << SHARD_SHIFT) | (pos >> 16) };
+    let next_cursor = if shard >= n {
+        0
+    } else {
+        (shard << SHARD_SHIFT) | (pos >> 16)
+    };
     Reply::Array(vec![
         Reply::Bulk(Bytes::from(next_cursor.to_string())),
         Reply::Array(keys.into_iter().map(Reply::Bulk).collect()),

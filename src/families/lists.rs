@@ -44,7 +44,10 @@ fn fill(ctx: &ExecCtx) -> i64 {
 fn list_mut<'c>(ctx: &'c mut ExecCtx, key: &[u8]) -> CmdResult<Option<&'c mut List>> {
     match ctx.lookup_write(key) {
         None => Ok(None),
-        Some(Entry { value: Value::List(l), .. }) => Ok(Some(l)),
+        Some(Entry {
+            value: Value::List(l),
+            ..
+        }) => Ok(Some(l)),
         Some(_) => Err(CmdError::WrongType),
     }
 }
@@ -53,7 +56,10 @@ fn list_mut<'c>(ctx: &'c mut ExecCtx, key: &[u8]) -> CmdResult<Option<&'c mut Li
 fn list_read<'c>(ctx: &'c mut ExecCtx, key: &[u8]) -> CmdResult<Option<&'c mut List>> {
     match ctx.lookup_read(key) {
         None => Ok(None),
-        Some(Entry { value: Value::List(l), .. }) => Ok(Some(l)),
+        Some(Entry {
+            value: Value::List(l),
+            ..
+        }) => Ok(Some(l)),
         Some(_) => Err(CmdError::WrongType),
     }
 }
@@ -79,7 +85,13 @@ fn parse_end(a: &[u8]) -> CmdResult<End> {
 }
 
 /// Push `items` at `end`, creating the list unless `only_existing`; the new length.
-fn push_items(ctx: &mut ExecCtx, key: &Bytes, items: &[Bytes], end: End, only_existing: bool) -> CmdResult<i64> {
+fn push_items(
+    ctx: &mut ExecCtx,
+    key: &Bytes,
+    items: &[Bytes],
+    end: End,
+    only_existing: bool,
+) -> CmdResult<i64> {
     let fill = fill(ctx);
     match list_mut(ctx, key)? {
         Some(l) => {
@@ -104,24 +116,50 @@ fn push_items(ctx: &mut ExecCtx, key: &Bytes, items: &[Bytes], end: End, only_ex
 }
 
 fn lpush(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
-    Ok(Reply::Int(push_items(ctx, &a[1], &a[2..], End::Left, false)?))
+    Ok(Reply::Int(push_items(
+        ctx,
+        &a[1],
+        &a[2..],
+        End::Left,
+        false,
+    )?))
 }
 
 fn rpush(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
-    Ok(Reply::Int(push_items(ctx, &a[1], &a[2..], End::Right, false)?))
+    Ok(Reply::Int(push_items(
+        ctx,
+        &a[1],
+        &a[2..],
+        End::Right,
+        false,
+    )?))
 }
 
 fn lpushx(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
-    Ok(Reply::Int(push_items(ctx, &a[1], &a[2..], End::Left, true)?))
+    Ok(Reply::Int(push_items(
+        ctx,
+        &a[1],
+        &a[2..],
+        End::Left,
+        true,
+    )?))
 }
 
 fn rpushx(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
-    Ok(Reply::Int(push_items(ctx, &a[1], &a[2..], End::Right, true)?))
+    Ok(Reply::Int(push_items(
+        ctx,
+        &a[1],
+        &a[2..],
+        End::Right,
+        true,
+    )?))
 }
 
 /// Pop up to `count` elements from `end`; None if the key is missing.
 fn pop_n(ctx: &mut ExecCtx, key: &[u8], end: End, count: usize) -> CmdResult<Option<Vec<Bytes>>> {
-    let Some(l) = list_mut(ctx, key)? else { return Ok(None) };
+    let Some(l) = list_mut(ctx, key)? else {
+        return Ok(None);
+    };
     let mut out = Vec::with_capacity(count.min(l.len()));
     while out.len() < count {
         match l.pop(end) {
@@ -137,10 +175,15 @@ fn pop_n(ctx: &mut ExecCtx, key: &[u8], end: End, count: usize) -> CmdResult<Opt
 
 fn pop_generic(ctx: &mut ExecCtx, a: &[Bytes], end: End) -> CmdResult<Reply> {
     if a.len() > 3 {
-        return Err(CmdError::WrongArity(String::from_utf8_lossy(&a[0]).to_lowercase()));
+        return Err(CmdError::WrongArity(
+            String::from_utf8_lossy(&a[0]).to_lowercase(),
+        ));
     }
     let count = match a.get(2) {
-        Some(c) => Some(parse_positive(c, "ERR value is out of range, must be positive")?),
+        Some(c) => Some(parse_positive(
+            c,
+            "ERR value is out of range, must be positive",
+        )?),
         None => None,
     };
     match count {
@@ -173,14 +216,24 @@ fn rpop(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn llen(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
-    Ok(Reply::Int(list_read(ctx, &a[1])?.map_or(0, |l| l.len() as i64)))
+    Ok(Reply::Int(
+        list_read(ctx, &a[1])?.map_or(0, |l| l.len() as i64),
+    ))
 }
 
 /// Redis's start/end clamping (LRANGE, LTRIM): inclusive `[start, end]`, or None if empty.
 fn clamp_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
     let len = len as i64;
-    let start = if start < 0 { (start.saturating_add(len)).max(0) } else { start };
-    let end = if end < 0 { end.saturating_add(len) } else { end };
+    let start = if start < 0 {
+        (start.saturating_add(len)).max(0)
+    } else {
+        start
+    };
+    let end = if end < 0 {
+        end.saturating_add(len)
+    } else {
+        end
+    };
     if start > end || start >= len {
         return None;
     }
@@ -189,7 +242,9 @@ fn clamp_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
 
 fn lrange(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let (start, end) = (parse_i64(&a[2])?, parse_i64(&a[3])?);
-    let Some(l) = list_read(ctx, &a[1])? else { return Ok(Reply::Array(vec![])) };
+    let Some(l) = list_read(ctx, &a[1])? else {
+        return Ok(Reply::Array(vec![]));
+    };
     Ok(Reply::Array(match clamp_range(start, end, l.len()) {
         Some((s, e)) => l.range(s, e).into_iter().map(Reply::Bulk).collect(),
         None => vec![],
@@ -197,7 +252,9 @@ fn lrange(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn lindex(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
-    let Some(l) = list_read(ctx, &a[1])? else { return Ok(Reply::Nil) };
+    let Some(l) = list_read(ctx, &a[1])? else {
+        return Ok(Reply::Nil);
+    };
     let i = parse_i64(&a[2])?;
     Ok(match l.index(i).and_then(|i| l.get(i)) {
         Some(v) => Reply::Bulk(Bytes::copy_from_slice(v)),
@@ -207,7 +264,9 @@ fn lindex(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 
 fn lset(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let fill = fill(ctx);
-    let Some(l) = list_mut(ctx, &a[1])? else { return Err(CmdError::NoSuchKey) };
+    let Some(l) = list_mut(ctx, &a[1])? else {
+        return Err(CmdError::NoSuchKey);
+    };
     let i = parse_i64(&a[2])?;
     match l.index(i) {
         Some(i) => {
@@ -222,11 +281,17 @@ fn lset(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 fn lrem(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let count = parse_i64(&a[2])?;
     let fill = fill(ctx);
-    let Some(l) = list_mut(ctx, &a[1])? else { return Ok(Reply::Int(0)) };
+    let Some(l) = list_mut(ctx, &a[1])? else {
+        return Ok(Reply::Int(0));
+    };
     let target = &a[3][..];
     let len = l.len();
     // Indexes of the elements to drop: the first |count| matches from the chosen end.
-    let limit = if count == 0 { usize::MAX } else { count.unsigned_abs() as usize };
+    let limit = if count == 0 {
+        usize::MAX
+    } else {
+        count.unsigned_abs() as usize
+    };
     let mut hits: Vec<usize> = Vec::new();
     if count >= 0 {
         for (i, v) in l.iter().enumerate() {
@@ -274,7 +339,9 @@ fn lrem(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 
 fn ltrim(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let (start, end) = (parse_i64(&a[2])?, parse_i64(&a[3])?);
-    let Some(l) = list_mut(ctx, &a[1])? else { return Ok(Reply::Ok) };
+    let Some(l) = list_mut(ctx, &a[1])? else {
+        return Ok(Reply::Ok);
+    };
     match clamp_range(start, end, l.len()) {
         Some((s, e)) => l.retain_range(s, e + 1),
         None => l.retain_range(0, 0),
@@ -292,8 +359,12 @@ fn linsert(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
         return Err(CmdError::Syntax);
     };
     let fill = fill(ctx);
-    let Some(l) = list_mut(ctx, &a[1])? else { return Ok(Reply::Int(0)) };
-    let Some(pos) = l.iter().position(|v| v == &a[3][..]) else { return Ok(Reply::Int(-1)) };
+    let Some(l) = list_mut(ctx, &a[1])? else {
+        return Ok(Reply::Int(0));
+    };
+    let Some(pos) = l.iter().position(|v| v == &a[3][..]) else {
+        return Ok(Reply::Int(-1));
+    };
     l.insert(if after { pos + 1 } else { pos }, &a[4], fill);
     let n = l.len() as i64;
     ctx.modified(&a[1]);
@@ -326,7 +397,11 @@ fn lpos(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
         i += 1;
     }
     let Some(l) = list_read(ctx, &a[1])? else {
-        return Ok(if count.is_some() { Reply::Array(vec![]) } else { Reply::Nil });
+        return Ok(if count.is_some() {
+            Reply::Array(vec![])
+        } else {
+            Reply::Nil
+        });
     };
     let target = &a[2][..];
     let want = match count {
@@ -334,10 +409,18 @@ fn lpos(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
         Some(c) => c as usize,
         None => 1,
     };
-    let scan = if maxlen == 0 { usize::MAX } else { maxlen as usize };
+    let scan = if maxlen == 0 {
+        usize::MAX
+    } else {
+        maxlen as usize
+    };
     // Redis negates the rank in a C long: LONG_MIN stays negative, so every match from
     // the tail counts, as with RANK -1.
-    let mut skip = if rank == i64::MIN { 0 } else { rank.unsigned_abs() - 1 };
+    let mut skip = if rank == i64::MIN {
+        0
+    } else {
+        rank.unsigned_abs() - 1
+    };
     let mut found = Vec::new();
     let len = l.len();
     let mut visit = |i: usize, v: &[u8]| -> bool {
@@ -376,8 +459,12 @@ fn move_local(ctx: &mut ExecCtx, src: &Bytes, dst: &Bytes, from: End, to: End) -
         return Ok(Reply::Nil);
     }
     list_mut(ctx, dst)?;
-    let Some(mut v) = pop_n(ctx, src, from, 1)? else { return Ok(Reply::Nil) };
-    let Some(v) = v.pop() else { return Ok(Reply::Nil) };
+    let Some(mut v) = pop_n(ctx, src, from, 1)? else {
+        return Ok(Reply::Nil);
+    };
+    let Some(v) = v.pop() else {
+        return Ok(Reply::Nil);
+    };
     push_items(ctx, dst, std::slice::from_ref(&v), to, false)?;
     Ok(Reply::Bulk(v))
 }
@@ -394,7 +481,10 @@ fn rpoplpush(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 /// LMOVE over two shards: the dispatcher holds both keys' locks, so the checks, the pop
 /// and the push are one atomic step to every other client.
 async fn move_cross(db: u16, src: Bytes, dst: Bytes, from: End, to: End) -> Reply {
-    let src_state = on_key(db, src.clone(), |ctx, k| list_mut(ctx, k).map(|l| l.is_some())).await;
+    let src_state = on_key(db, src.clone(), |ctx, k| {
+        list_mut(ctx, k).map(|l| l.is_some())
+    })
+    .await;
     match src_state {
         Err(e) => return Reply::error(&e),
         Ok(false) => return Reply::Nil,
@@ -413,7 +503,10 @@ async fn move_cross(db: u16, src: Bytes, dst: Bytes, from: End, to: End) -> Repl
         Err(e) => return Reply::error(&e),
     };
     let pushed = v.clone();
-    let r = on_key(db, dst, move |ctx, k| push_items(ctx, k, &[pushed], to, false)).await;
+    let r = on_key(db, dst, move |ctx, k| {
+        push_items(ctx, k, &[pushed], to, false)
+    })
+    .await;
     match r {
         Ok(_) => Reply::Bulk(v),
         Err(e) => Reply::error(&e),
@@ -431,7 +524,13 @@ fn lmove_cross(db: u16, a: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
 }
 
 fn rpoplpush_cross(db: u16, a: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
-    Box::pin(move_cross(db, a[1].clone(), a[2].clone(), End::Right, End::Left))
+    Box::pin(move_cross(
+        db,
+        a[1].clone(),
+        a[2].clone(),
+        End::Right,
+        End::Left,
+    ))
 }
 
 /// LMPOP's parsed arguments: keys, end, count.
@@ -472,9 +571,16 @@ fn mpop_one(ctx: &mut ExecCtx, key: &Bytes, end: End, count: usize) -> CmdResult
         Some(v) if !v.is_empty() => {
             let name = if end == End::Left { "LPOP" } else { "RPOP" };
             let n = v.len().to_string();
-            ctx.propagate_as(vec![Bytes::from_static(name.as_bytes()), key.clone(), Bytes::from(n)]);
+            ctx.propagate_as(vec![
+                Bytes::from_static(name.as_bytes()),
+                key.clone(),
+                Bytes::from(n),
+            ]);
             let items = v.into_iter().map(Reply::Bulk).collect();
-            Ok(Some(Reply::Array(vec![Reply::Bulk(key.clone()), Reply::Array(items)])))
+            Ok(Some(Reply::Array(vec![
+                Reply::Bulk(key.clone()),
+                Reply::Array(items),
+            ])))
         }
         _ => Ok(None),
     }
@@ -524,7 +630,11 @@ mod tests {
 
     #[test]
     fn lmpop_args() {
-        let v = |s: &str| s.split(' ').map(|x| Bytes::copy_from_slice(x.as_bytes())).collect::<Vec<_>>();
+        let v = |s: &str| {
+            s.split(' ')
+                .map(|x| Bytes::copy_from_slice(x.as_bytes()))
+                .collect::<Vec<_>>()
+        };
         let (k, e, c) = parse_lmpop(&v("lmpop 2 a b left count 3")).expect("ok");
         assert_eq!((k.len(), e, c), (2, End::Left, 3));
         assert!(parse_lmpop(&v("lmpop 0 a left")).is_err());
@@ -544,10 +654,12 @@ mod shard_tests {
     #[test]
     fn cross_shard_script_keys_span_shards() {
         let keys: [&[u8]; 6] = [b"src1", b"dst1", b"dst2", b"dst3", b"dst4", b"str1"];
-        let shards: std::collections::BTreeSet<usize> = keys.iter().map(|k| shard_of_key(k, 3)).collect();
+        let shards: std::collections::BTreeSet<usize> =
+            keys.iter().map(|k| shard_of_key(k, 3)).collect();
         assert!(shards.len() >= 2);
         let lmpop: [&[u8]; 3] = [b"la", b"lb", b"lc"];
-        let s: std::collections::BTreeSet<usize> = lmpop.iter().map(|k| shard_of_key(k, 3)).collect();
+        let s: std::collections::BTreeSet<usize> =
+            lmpop.iter().map(|k| shard_of_key(k, 3)).collect();
         assert!(s.len() >= 2);
     }
 }

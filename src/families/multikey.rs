@@ -49,7 +49,10 @@ pub async fn split_run(db: u16, args: Vec<Bytes>, step: usize, merge: Merge) -> 
     let mut order = Vec::new();
     for (shard, sub, idx) in parts {
         order.push(idx);
-        jobs.push((shard, Box::new(move |s: &mut Shard| exec_on_shard(s, cmd, db, &sub))));
+        jobs.push((
+            shard,
+            Box::new(move |s: &mut Shard| exec_on_shard(s, cmd, db, &sub)),
+        ));
     }
     let replies = call_each(jobs).await;
     match merge {
@@ -63,7 +66,10 @@ pub async fn split_run(db: u16, args: Vec<Bytes>, step: usize, merge: Merge) -> 
             }
             Reply::Int(total)
         }
-        Merge::Ok => replies.into_iter().find(|r| r.is_error()).unwrap_or(Reply::Ok),
+        Merge::Ok => replies
+            .into_iter()
+            .find(|r| r.is_error())
+            .unwrap_or(Reply::Ok),
         Merge::Concat => {
             let mut out = vec![Reply::Nil; groups];
             for (r, idx) in replies.into_iter().zip(order) {
@@ -131,7 +137,10 @@ pub fn finish(ctx: ExecCtx, db: u16, effect: Option<Vec<Bytes>>) {
 
 /// The string values of `keys` (None: missing); WRONGTYPE if any is another type.
 pub async fn fetch_strings(db: u16, keys: Vec<Bytes>) -> Result<Vec<Option<Bytes>>, CmdError> {
-    per_key(db, keys, |ctx, k| ctx.get_str(k)).await.into_iter().collect()
+    per_key(db, keys, |ctx, k| ctx.get_str(k))
+        .await
+        .into_iter()
+        .collect()
 }
 
 /// A copy of the live entry at `key` (None if missing).

@@ -33,7 +33,9 @@ pub fn register(t: &mut TableBuilder) {
             Reply::Bulk(Bytes::from((us % 1_000_000).to_string())),
         ])
     });
-    t.conn_sync("lastsave", |_, _| Reply::Int(server().lastsave.load(std::sync::atomic::Ordering::Relaxed) as i64));
+    t.conn_sync("lastsave", |_, _| {
+        Reply::Int(server().lastsave.load(std::sync::atomic::Ordering::Relaxed) as i64)
+    });
     t.conn_sync("shutdown", shutdown);
     t.conn_sync("debug", debug);
     t.conn_sync("slowlog|get", slowlog_get);
@@ -60,12 +62,20 @@ fn config_set(_: &mut Client, a: &[Bytes]) -> Reply {
     if (a.len() - 2) % 2 != 0 {
         return Reply::error(&CmdError::Syntax);
     }
-    let pairs: Vec<(&[u8], &[u8])> = a[2..].chunks_exact(2).map(|p| (p[0].as_ref(), p[1].as_ref())).collect();
-    match server().update_config(|cfg| cfg.set(&pairs).map(|changed| (changed, cfg.dir().to_path_buf()))) {
+    let pairs: Vec<(&[u8], &[u8])> = a[2..]
+        .chunks_exact(2)
+        .map(|p| (p[0].as_ref(), p[1].as_ref()))
+        .collect();
+    match server().update_config(|cfg| {
+        cfg.set(&pairs)
+            .map(|changed| (changed, cfg.dir().to_path_buf()))
+    }) {
         Ok((changed, dir)) => {
             if changed.iter().any(|n| n == "dir") {
                 if let Err(e) = std::env::set_current_dir(&dir) {
-                    return Reply::Error(Bytes::from(format!("ERR CONFIG SET failed (possibly related to argument 'dir') - {e}")));
+                    return Reply::Error(Bytes::from(format!(
+                        "ERR CONFIG SET failed (possibly related to argument 'dir') - {e}"
+                    )));
                 }
             }
             Reply::Ok
@@ -76,8 +86,10 @@ fn config_set(_: &mut Client, a: &[Bytes]) -> Reply {
 
 async fn resetstat() -> Reply {
     let srv = server();
-    srv.total_connections.store(0, std::sync::atomic::Ordering::Relaxed);
-    srv.rejected_connections.store(0, std::sync::atomic::Ordering::Relaxed);
+    srv.total_connections
+        .store(0, std::sync::atomic::Ordering::Relaxed);
+    srv.rejected_connections
+        .store(0, std::sync::atomic::Ordering::Relaxed);
     call_all(|s| {
         s.stats = ShardStats::default();
         s.cmdstats.clear();
@@ -115,7 +127,10 @@ fn debug(_: &mut Client, a: &[Bytes]) -> Reply {
     let sub = a[1].to_ascii_lowercase();
     match sub.as_slice() {
         b"sleep" if a.len() == 3 => {
-            let secs: f64 = std::str::from_utf8(&a[2]).ok().and_then(|s| s.parse().ok()).unwrap_or(0.0);
+            let secs: f64 = std::str::from_utf8(&a[2])
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0.0);
             // Like Redis, this blocks the thread (this shard) for the whole time.
             std::thread::sleep(std::time::Duration::from_secs_f64(secs.clamp(0.0, 3600.0)));
             Reply::Ok
@@ -147,10 +162,15 @@ fn slowlog_args(args: &[Bytes]) -> Vec<Bytes> {
     let mut out = Vec::with_capacity(argc);
     for (j, a) in args.iter().take(argc).enumerate() {
         if argc != args.len() && j == argc - 1 {
-            out.push(Bytes::from(format!("... ({} more arguments)", args.len() - argc + 1)));
+            out.push(Bytes::from(format!(
+                "... ({} more arguments)",
+                args.len() - argc + 1
+            )));
         } else if a.len() > SLOWLOG_MAX_STRING {
             let mut v = a[..SLOWLOG_MAX_STRING].to_vec();
-            v.extend_from_slice(format!("... ({} more bytes)", a.len() - SLOWLOG_MAX_STRING).as_bytes());
+            v.extend_from_slice(
+                format!("... ({} more bytes)", a.len() - SLOWLOG_MAX_STRING).as_bytes(),
+            );
             out.push(Bytes::from(v));
         } else {
             out.push(Bytes::copy_from_slice(a));
@@ -170,17 +190,24 @@ fn slowlog() -> std::sync::MutexGuard<'static, VecDeque<SlowEntry>> {
 }
 
 /// Log a command that ran for at least slowlog-log-slower-than; keep `max` entries.
-pub fn slowlog_add(cmd: &'static Command, args: &[Bytes], usec: u64, max: usize, addr: &str, name: Option<&Bytes>) {
+pub fn slowlog_add(
+    cmd: &'static Command,
+    args: &[Bytes],
+    usec: u64,
+    max: usize,
+    addr: &str,
+    name: Option<&Bytes>,
+) {
     if cmd.has(flags::SKIP_SLOWLOG) {
         return;
     }
     let entry = SlowEntry {
-            id: SLOW_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            time: crate::util::now_ms() / 1000,
-            usec,
-            args: slowlog_args(args),
-            addr: addr.to_string(),
-            name: name.cloned().unwrap_or_default(),
+        id: SLOW_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        time: crate::util::now_ms() / 1000,
+        usec,
+        args: slowlog_args(args),
+        addr: addr.to_string(),
+        name: name.cloned().unwrap_or_default(),
     };
     let mut l = slowlog();
     l.push_front(entry);
@@ -199,10 +226,18 @@ fn slowlog_get(_: &mut Client, a: &[Bytes]) -> Reply {
         Some(n) => match parse_i64(n) {
             Ok(-1) => i64::MAX,
             Ok(v) if v >= 0 => v,
-            _ => return Reply::error(&CmdError::err("count should be greater than or equal to -1")),
+            _ => {
+                return Reply::error(&CmdError::err(
+                    "count should be greater than or equal to -1",
+                ))
+            }
         },
     };
-    let all: Vec<SlowEntry> = slowlog().iter().take(count.min(1 << 20) as usize).cloned().collect();
+    let all: Vec<SlowEntry> = slowlog()
+        .iter()
+        .take(count.min(1 << 20) as usize)
+        .cloned()
+        .collect();
     Reply::Array(
         all.into_iter()
             .map(|e| {
@@ -232,20 +267,57 @@ async fn info(c: &mut Client, a: &[Bytes]) -> Reply {
         stats: s.stats.clone(),
         cmdstats: s.cmdstats.clone(),
         errorstats: s.errorstats.iter().map(|(k, v)| (k.clone(), *v)).collect(),
-        keyspace: s.dbs.iter().map(|d| (d.len(), d.expires, d.avg_ttl)).collect(),
+        keyspace: s
+            .dbs
+            .iter()
+            .map(|d| (d.len(), d.expires, d.avg_ttl))
+            .collect(),
         clients: crate::net::registry::count(),
     })
     .await;
     let _ = c;
-    let wanted: Vec<String> = a[1..].iter().map(|s| String::from_utf8_lossy(s).to_ascii_lowercase()).collect();
-    let default = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"];
-    let all_sections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "commandstats", "errorstats", "latencystats", "cluster", "keyspace"];
+    let wanted: Vec<String> = a[1..]
+        .iter()
+        .map(|s| String::from_utf8_lossy(s).to_ascii_lowercase())
+        .collect();
+    let default = [
+        "server",
+        "clients",
+        "memory",
+        "persistence",
+        "stats",
+        "replication",
+        "cpu",
+        "modules",
+        "errorstats",
+        "cluster",
+        "keyspace",
+    ];
+    let all_sections = [
+        "server",
+        "clients",
+        "memory",
+        "persistence",
+        "stats",
+        "replication",
+        "cpu",
+        "modules",
+        "commandstats",
+        "errorstats",
+        "latencystats",
+        "cluster",
+        "keyspace",
+    ];
     let sections: Vec<&str> = if wanted.is_empty() || wanted.iter().any(|w| w == "default") {
         default.to_vec()
     } else if wanted.iter().any(|w| w == "all" || w == "everything") {
         all_sections.to_vec()
     } else {
-        all_sections.iter().copied().filter(|s| wanted.iter().any(|w| w == s)).collect()
+        all_sections
+            .iter()
+            .copied()
+            .filter(|s| wanted.iter().any(|w| w == s))
+            .collect()
     };
     let mut out = String::new();
     for (i, sec) in sections.iter().enumerate() {
@@ -363,7 +435,11 @@ fn render(out: &mut String, sec: &str, snaps: &[ShardSnapshot]) {
                 }
             }
             for (k, v) in merged {
-                let per = if v.calls > 0 { v.usec as f64 / v.calls as f64 } else { 0.0 };
+                let per = if v.calls > 0 {
+                    v.usec as f64 / v.calls as f64
+                } else {
+                    0.0
+                };
                 let _ = write!(w, "cmdstat_{k}:calls={},usec={},usec_per_call={per:.2},rejected_calls={},failed_calls={}\r\n", v.calls, v.usec, v.rejected_calls, v.failed_calls);
             }
         }

@@ -68,7 +68,8 @@ fn write_set<'c>(ctx: &'c mut ExecCtx, key: &[u8]) -> CmdResult<Option<&'c mut S
 /// After removals: delete the key if its set became empty (Redis keeps no empty
 /// collections), and mark it changed.
 fn after_remove(ctx: &mut ExecCtx, key: &[u8]) {
-    let empty = matches!(ctx.peek(key), Some(e) if matches!(&e.value, Value::Set(s) if s.is_empty()));
+    let empty =
+        matches!(ctx.peek(key), Some(e) if matches!(&e.value, Value::Set(s) if s.is_empty()));
     if empty {
         ctx.delete(key);
     } else {
@@ -81,7 +82,10 @@ fn set_and_rng<'c>(ctx: &'c mut ExecCtx, key: &[u8]) -> Option<(&'c mut Set, &'c
     let db = ctx.db as usize;
     let sh = &mut *ctx.shard;
     match sh.dbs[db].get_raw_mut(key) {
-        Some(Entry { value: Value::Set(s), .. }) => Some((&mut **s, &mut sh.rng)),
+        Some(Entry {
+            value: Value::Set(s),
+            ..
+        }) => Some((&mut **s, &mut sh.rng)),
         _ => None,
     }
 }
@@ -117,7 +121,9 @@ fn sadd(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 
 fn srem(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let key = &a[1];
-    let Some(s) = write_set(ctx, key)? else { return Ok(Reply::Int(0)) };
+    let Some(s) = write_set(ctx, key)? else {
+        return Ok(Reply::Int(0));
+    };
     let mut removed = 0;
     for m in &a[2..] {
         if s.remove(m) {
@@ -144,12 +150,17 @@ fn sismember(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 
 fn smismember(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let s = read_set(ctx, &a[1])?;
-    let out = a[2..].iter().map(|m| Reply::Int(s.as_ref().is_some_and(|s| s.contains(m)) as i64)).collect();
+    let out = a[2..]
+        .iter()
+        .map(|m| Reply::Int(s.as_ref().is_some_and(|s| s.contains(m)) as i64))
+        .collect();
     Ok(Reply::Array(out))
 }
 
 fn scard(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
-    Ok(Reply::Int(read_set(ctx, &a[1])?.map_or(0, |s| s.len() as i64)))
+    Ok(Reply::Int(
+        read_set(ctx, &a[1])?.map_or(0, |s| s.len() as i64),
+    ))
 }
 
 /// SPOP/SRANDMEMBER take at most one extra argument.
@@ -165,15 +176,21 @@ fn spop(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let key = &a[1];
     if a.len() == 2 {
         write_set(ctx, key)?;
-        let Some((s, rng)) = set_and_rng(ctx, key) else { return Ok(Reply::Nil) };
-        let Some(m) = s.pop_random(rng) else { return Ok(Reply::Nil) };
+        let Some((s, rng)) = set_and_rng(ctx, key) else {
+            return Ok(Reply::Nil);
+        };
+        let Some(m) = s.pop_random(rng) else {
+            return Ok(Reply::Nil);
+        };
         after_remove(ctx, key);
         ctx.propagate_as(vec![Bytes::from_static(b"SREM"), key.clone(), m.clone()]);
         return Ok(Reply::Bulk(m));
     }
     let count = positive_count(&a[2])?;
     write_set(ctx, key)?;
-    let Some((s, rng)) = set_and_rng(ctx, key) else { return Ok(Reply::Set(Vec::new())) };
+    let Some((s, rng)) = set_and_rng(ctx, key) else {
+        return Ok(Reply::Set(Vec::new()));
+    };
     if count == 0 {
         return Ok(Reply::Set(Vec::new()));
     }
@@ -213,7 +230,9 @@ fn srandmember(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
         ));
     }
     read_set(ctx, &a[1])?;
-    let Some((s, rng)) = set_and_rng(ctx, &a[1]) else { return Ok(Reply::Array(Vec::new())) };
+    let Some((s, rng)) = set_and_rng(ctx, &a[1]) else {
+        return Ok(Reply::Array(Vec::new()));
+    };
     Ok(Reply::Array(bulks(sample(s, count, rng))))
 }
 
@@ -259,8 +278,15 @@ fn sample<R: Rng>(s: &Set, count: i64, rng: &mut R) -> Vec<Bytes> {
 
 fn sscan(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let cursor = parse_cursor(&a[2]).ok_or_else(|| CmdError::err("invalid cursor"))?;
-    let empty = || Reply::Array(vec![Reply::Bulk(Bytes::from_static(b"0")), Reply::Array(Vec::new())]);
-    let Some(s) = read_set(ctx, &a[1])? else { return Ok(empty()) };
+    let empty = || {
+        Reply::Array(vec![
+            Reply::Bulk(Bytes::from_static(b"0")),
+            Reply::Array(Vec::new()),
+        ])
+    };
+    let Some(s) = read_set(ctx, &a[1])? else {
+        return Ok(empty());
+    };
     let ScanOpts { count, pattern, .. } = parse_scan_opts(&a[3..], false)?;
     let mut out = Vec::new();
     let next = s.scan(cursor, count, |m| {
@@ -268,7 +294,10 @@ fn sscan(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
             out.push(Reply::Bulk(Bytes::copy_from_slice(m)));
         }
     });
-    Ok(Reply::Array(vec![Reply::Bulk(Bytes::from(next.to_string())), Reply::Array(out)]))
+    Ok(Reply::Array(vec![
+        Reply::Bulk(Bytes::from(next.to_string())),
+        Reply::Array(out),
+    ]))
 }
 
 // ---- multi-key commands ------------------------------------------------------------
@@ -290,7 +319,12 @@ fn compute(op: Op, sets: &[Option<&Set>], lim: &Limits) -> Set {
 
 /// Run `f` over the sets at `keys` on this shard (None: missing), after checking every
 /// key's type as Redis 7.0 does (WRONGTYPE wins over a missing key).
-fn with_sets<R>(ctx: &mut ExecCtx, keys: &[Bytes], write: bool, f: impl FnOnce(&[Option<&Set>]) -> R) -> CmdResult<R> {
+fn with_sets<R>(
+    ctx: &mut ExecCtx,
+    keys: &[Bytes],
+    write: bool,
+    f: impl FnOnce(&[Option<&Set>]) -> R,
+) -> CmdResult<R> {
     for k in keys {
         if write {
             write_set(ctx, k)?;
@@ -314,7 +348,11 @@ fn with_sets<R>(ctx: &mut ExecCtx, keys: &[Bytes], write: bool, f: impl FnOnce(&
 /// Copies of the sets at `keys`, wherever they live.
 async fn fetch_sets(db: u16, keys: Vec<Bytes>, write: bool) -> CmdResult<Vec<Option<Set>>> {
     per_key(db, keys, move |ctx, k| {
-        let s = if write { write_set(ctx, k) } else { read_set(ctx, k) };
+        let s = if write {
+            write_set(ctx, k)
+        } else {
+            read_set(ctx, k)
+        };
         s.map(|s| s.cloned())
     })
     .await
@@ -325,7 +363,9 @@ async fn fetch_sets(db: u16, keys: Vec<Bytes>, write: bool) -> CmdResult<Vec<Opt
 /// SINTER's reply lists the members in the order the smallest set holds them.
 fn inter_reply(sets: &[Option<&Set>]) -> Reply {
     let mut out = Vec::new();
-    set::inter_each(sets, 0, |m| out.push(Reply::Bulk(Bytes::copy_from_slice(m))));
+    set::inter_each(sets, 0, |m| {
+        out.push(Reply::Bulk(Bytes::copy_from_slice(m)))
+    });
     Reply::Set(out)
 }
 
@@ -446,7 +486,9 @@ fn parse_sintercard(a: &[Bytes]) -> CmdResult<(usize, usize)> {
         _ => return Err(CmdError::err("numkeys should be greater than 0")),
     };
     if numkeys > a.len() - 2 {
-        return Err(CmdError::err("Number of keys can't be greater than number of args"));
+        return Err(CmdError::err(
+            "Number of keys can't be greater than number of args",
+        ));
     }
     let mut limit = 0usize;
     let mut i = 2 + numkeys;
@@ -472,7 +514,9 @@ fn count_inter(sets: &[Option<&Set>], limit: usize) -> Reply {
 
 fn sintercard(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let (numkeys, limit) = parse_sintercard(a)?;
-    with_sets(ctx, &a[2..2 + numkeys], false, |sets| count_inter(sets, limit))
+    with_sets(ctx, &a[2..2 + numkeys], false, |sets| {
+        count_inter(sets, limit)
+    })
 }
 
 fn sintercard_cross(db: u16, a: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
@@ -534,7 +578,10 @@ fn smove_cross(db: u16, a: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
     Box::pin(async move {
         let (src, dst, m) = (a[1].clone(), a[2].clone(), a[3].clone());
         let m2 = m.clone();
-        let present = on_key(db, src.clone(), move |ctx, k| write_set(ctx, k).map(|s| s.map(|s| s.contains(&m2)))).await;
+        let present = on_key(db, src.clone(), move |ctx, k| {
+            write_set(ctx, k).map(|s| s.map(|s| s.contains(&m2)))
+        })
+        .await;
         let present = match present {
             Ok(None) => return Reply::Int(0),
             Ok(Some(p)) => p,

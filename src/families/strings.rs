@@ -71,7 +71,9 @@ fn parse_expire(ctx: &ExecCtx, unit: &[u8], n: &[u8], cmd: &str) -> CmdResult<u6
 
 /// Which of EX/PX/EXAT/PXAT an option is.
 fn expire_unit(o: &[u8]) -> Option<usize> {
-    ["ex", "px", "exat", "pxat"].iter().position(|u| o.eq_ignore_ascii_case(u.as_bytes()))
+    ["ex", "px", "exat", "pxat"]
+        .iter()
+        .position(|u| o.eq_ignore_ascii_case(u.as_bytes()))
 }
 
 fn set(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -91,9 +93,9 @@ fn set(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
             get = true;
         } else if o.eq_ignore_ascii_case(b"keepttl") && expire.is_none() {
             keep = true;
-        } else if let Some(u) = expire_unit(o).filter(|u| {
-            !keep && expire.is_none_or(|(e, _)| e == *u) && has_next
-        }) {
+        } else if let Some(u) =
+            expire_unit(o).filter(|u| !keep && expire.is_none_or(|(e, _)| e == *u) && has_next)
+        {
             expire = Some((u, i + 1));
             i += 1;
         } else {
@@ -164,9 +166,9 @@ fn getex(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let mut i = 2;
     while i < a.len() {
         let o = &a[i];
-        if let Some(u) = expire_unit(o).filter(|u| {
-            !persist && expire.is_none_or(|(e, _)| e == *u) && i + 1 < a.len()
-        }) {
+        if let Some(u) = expire_unit(o)
+            .filter(|u| !persist && expire.is_none_or(|(e, _)| e == *u) && i + 1 < a.len())
+        {
             expire = Some((u, i + 1));
             i += 1;
         } else if o.eq_ignore_ascii_case(b"persist") && expire.is_none() {
@@ -178,7 +180,9 @@ fn getex(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     }
     let key = &a[1];
     // Redis looks the key up before it checks the expire time.
-    let Some(v) = ctx.get_str(key)? else { return Ok(Reply::Nil) };
+    let Some(v) = ctx.get_str(key)? else {
+        return Ok(Reply::Nil);
+    };
     let ttl = match expire {
         Some((_, at)) => Ttl::At(parse_expire(ctx, &a[at - 1], &a[at], "getex")?),
         None if persist => Ttl::Persist,
@@ -302,7 +306,9 @@ fn append(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn strlen(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
-    Ok(Reply::Int(ctx.get_str(&a[1])?.map_or(0, |v| v.len() as i64)))
+    Ok(Reply::Int(
+        ctx.get_str(&a[1])?.map_or(0, |v| v.len() as i64),
+    ))
 }
 
 fn incr_by(ctx: &mut ExecCtx, key: &Bytes, by: i64) -> CmdResult<Reply> {
@@ -331,7 +337,9 @@ fn incrby(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 
 fn decrby(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let by = parse_i64(&a[2])?;
-    let by = by.checked_neg().ok_or_else(|| CmdError::err("decrement would overflow"))?;
+    let by = by
+        .checked_neg()
+        .ok_or_else(|| CmdError::err("decrement would overflow"))?;
     incr_by(ctx, &a[1], by)
 }
 
@@ -339,9 +347,20 @@ fn incrbyfloat_cmd(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let key = &a[1];
     let cur = ctx.peek_str(key)?.map(|s| s.to_bytes());
     let text = Bytes::from(incrbyfloat(cur.as_deref(), &a[2])?);
-    ctx.set_value_ext(key, Value::Str(CBytes::from_slice(&text)), 0, true, crate::shard::value::Enc::NoInt);
+    ctx.set_value_ext(
+        key,
+        Value::Str(CBytes::from_slice(&text)),
+        0,
+        true,
+        crate::shard::value::Enc::NoInt,
+    );
     // Replicas must not recompute the float: the effect is the resulting value.
-    ctx.propagate_as(vec![Bytes::from_static(b"SET"), key.clone(), text.clone(), Bytes::from_static(b"KEEPTTL")]);
+    ctx.propagate_as(vec![
+        Bytes::from_static(b"SET"),
+        key.clone(),
+        text.clone(),
+        Bytes::from_static(b"KEEPTTL"),
+    ]);
     Ok(Reply::Bulk(text))
 }
 
@@ -392,8 +411,14 @@ fn lcs_wrongtype(e: CmdError) -> CmdError {
 }
 
 fn lcs(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
-    let x = ctx.get_str(&a[1]).map_err(lcs_wrongtype)?.unwrap_or_default();
-    let y = ctx.get_str(&a[2]).map_err(lcs_wrongtype)?.unwrap_or_default();
+    let x = ctx
+        .get_str(&a[1])
+        .map_err(lcs_wrongtype)?
+        .unwrap_or_default();
+    let y = ctx
+        .get_str(&a[2])
+        .map_err(lcs_wrongtype)?
+        .unwrap_or_default();
     super::lcs::lcs(&x, &y, &a[3..])
 }
 

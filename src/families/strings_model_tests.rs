@@ -107,7 +107,11 @@ impl Op {
             Op::GetRange(key, s, e) => a.extend([b("GETRANGE"), k(*key), num(*s), num(*e)]),
             Op::SetNx(key, v) => a.extend([b("SETNX"), k(*key), b(v)]),
             Op::MSet(kvs) | Op::MSetNx(kvs) => {
-                a.push(b(if matches!(self, Op::MSet(_)) { "MSET" } else { "MSETNX" }));
+                a.push(b(if matches!(self, Op::MSet(_)) {
+                    "MSET"
+                } else {
+                    "MSETNX"
+                }));
                 for (key, v) in kvs {
                     a.extend([k(*key), b(v)]);
                 }
@@ -142,7 +146,10 @@ impl Op {
 }
 
 fn show(args: &[Bytes]) -> String {
-    args.iter().map(|a| format!("{:?}", String::from_utf8_lossy(a))).collect::<Vec<_>>().join(" ")
+    args.iter()
+        .map(|a| format!("{:?}", String::from_utf8_lossy(a)))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 // ---------------------------------------------------------------------------------
@@ -157,7 +164,10 @@ struct Val {
 
 impl Val {
     fn new(data: &[u8]) -> Val {
-        Val { data: data.to_vec(), raw: false }
+        Val {
+            data: data.to_vec(),
+            raw: false,
+        }
     }
 }
 
@@ -223,7 +233,9 @@ impl Model {
             },
             None => 0,
         };
-        let Some(new) = cur.checked_add(by) else { return err(OVERFLOW) };
+        let Some(new) = cur.checked_add(by) else {
+            return err(OVERFLOW);
+        };
         self.put(key, Val::new(new.to_string().as_bytes()));
         Reply::Int(new)
     }
@@ -334,10 +346,14 @@ impl Model {
                 }
                 Reply::Int(1)
             }
-            Op::Del(ks) => {
-                Reply::Int(ks.iter().filter(|i| self.map.remove(&Self::key(**i)).is_some()).count() as i64)
+            Op::Del(ks) => Reply::Int(
+                ks.iter()
+                    .filter(|i| self.map.remove(&Self::key(**i)).is_some())
+                    .count() as i64,
+            ),
+            Op::Exists(ks) => {
+                Reply::Int(ks.iter().filter(|i| self.get(**i).is_some()).count() as i64)
             }
-            Op::Exists(ks) => Reply::Int(ks.iter().filter(|i| self.get(**i).is_some()).count() as i64),
             Op::SetBit(key, off, bit) => {
                 if *off < 0 {
                     return err("ERR bit offset is not an integer or out of range");
@@ -348,7 +364,10 @@ impl Model {
                     _ => return err("ERR bit is not an integer or out of range"),
                 };
                 let off = *off as usize;
-                let mut cur = self.get(*key).cloned().unwrap_or(Val { data: Vec::new(), raw: true });
+                let mut cur = self.get(*key).cloned().unwrap_or(Val {
+                    data: Vec::new(),
+                    raw: true,
+                });
                 let byte = off / 8;
                 if cur.data.len() <= byte {
                     cur.data.resize(byte + 1, 0);
@@ -370,11 +389,16 @@ impl Model {
                     return err("ERR bit offset is not an integer or out of range");
                 }
                 let off = *off as usize;
-                let bit = self.get(*key).and_then(|v| v.data.get(off / 8)).map_or(0, |byte| (byte >> (7 - off % 8)) & 1);
+                let bit = self
+                    .get(*key)
+                    .and_then(|v| v.data.get(off / 8))
+                    .map_or(0, |byte| (byte >> (7 - off % 8)) & 1);
                 Reply::Int(i64::from(bit))
             }
             Op::BitCount(key, range) => {
-                let Some(v) = self.get(*key) else { return Reply::Int(0) };
+                let Some(v) = self.get(*key) else {
+                    return Reply::Int(0);
+                };
                 let slice: &[u8] = match range {
                     None => &v.data,
                     Some((s, e)) => match resolve(*s, *e, v.data.len() as i64) {
@@ -385,7 +409,9 @@ impl Model {
                 Reply::Int(slice.iter().map(|x| x.count_ones() as i64).sum())
             }
             Op::Rename(s, d) => {
-                let Some(v) = self.get(*s).cloned() else { return err("ERR no such key") };
+                let Some(v) = self.get(*s).cloned() else {
+                    return err("ERR no such key");
+                };
                 if s != d {
                     self.map.remove(&Self::key(*s));
                     self.put(*d, v);
@@ -396,20 +422,28 @@ impl Model {
                 if s == d {
                     return err("ERR source and destination objects are the same");
                 }
-                let Some(v) = self.get(*s).cloned() else { return Reply::Int(0) };
+                let Some(v) = self.get(*s).cloned() else {
+                    return Reply::Int(0);
+                };
                 if self.get(*d).is_some() && !replace {
                     return Reply::Int(0);
                 }
                 self.put(*d, v);
                 Reply::Int(1)
             }
-            Op::Type(key) => Reply::Simple(b(if self.get(*key).is_some() { "string" } else { "none" })),
+            Op::Type(key) => Reply::Simple(b(if self.get(*key).is_some() {
+                "string"
+            } else {
+                "none"
+            })),
         }
     }
 
     /// OBJECT ENCODING as Redis 7.0 reports it (nil for a missing key).
     fn encoding(&self, key: usize) -> Reply {
-        let Some(v) = self.get(key) else { return Reply::Nil };
+        let Some(v) = self.get(key) else {
+            return Reply::Nil;
+        };
         let enc = if v.raw {
             "raw"
         } else if v.data.len() <= 20 && canonical_i64(&v.data).is_some() {
@@ -432,7 +466,10 @@ fn new_shard() -> Shard {
 
 fn run(shard: &mut Shard, args: &[Bytes]) -> Reply {
     let name = if args[0].eq_ignore_ascii_case(b"OBJECT") {
-        format!("object|{}", String::from_utf8_lossy(&args[1]).to_ascii_lowercase())
+        format!(
+            "object|{}",
+            String::from_utf8_lossy(&args[1]).to_ascii_lowercase()
+        )
     } else {
         String::from_utf8_lossy(&args[0]).to_ascii_lowercase()
     };
@@ -473,7 +510,9 @@ fn check_sequence(ops: &[Op], check: Check) -> Result<(), TestCaseError> {
                         KEYS[key],
                         step,
                         show(&args),
-                        model.get(key).map(|v| String::from_utf8_lossy(&v.data).into_owned())
+                        model
+                            .get(key)
+                            .map(|v| String::from_utf8_lossy(&v.data).into_owned())
                     );
                 }
             }
@@ -581,7 +620,11 @@ fn ops() -> impl Strategy<Value = Vec<Op>> {
 
 fn config() -> PtConfig {
     // No regression files: this module must not write into the source tree.
-    PtConfig { cases: 256, failure_persistence: None, ..PtConfig::default() }
+    PtConfig {
+        cases: 256,
+        failure_persistence: None,
+        ..PtConfig::default()
+    }
 }
 
 proptest! {
@@ -627,9 +670,15 @@ fn model_spot_checks() {
         (&["SET", "n", "9223372036854775807"], Reply::Ok),
         (&["INCRBY", "n", "0"], Reply::Int(i64::MAX)),
         (&["INCR", "n"], err(OVERFLOW)),
-        (&["DECRBY", "missing", "-9223372036854775808"], err("ERR decrement would overflow")),
+        (
+            &["DECRBY", "missing", "-9223372036854775808"],
+            err("ERR decrement would overflow"),
+        ),
         (&["RENAME", "missing", "missing"], err("ERR no such key")),
-        (&["COPY", "missing", "missing"], err("ERR source and destination objects are the same")),
+        (
+            &["COPY", "missing", "missing"],
+            err("ERR source and destination objects are the same"),
+        ),
         (&["APPEND", "e", ""], Reply::Int(0)),
         (&["OBJECT", "ENCODING", "e"], enc("embstr")),
         (&["SETRANGE", "z", "3", ""], Reply::Int(0)),

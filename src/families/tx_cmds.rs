@@ -51,7 +51,10 @@ async fn discard(c: &mut Client) -> Reply {
 
 /// Commands that read or write the whole keyspace: inside EXEC they lock every shard.
 fn is_keyspace_wide(name: &str) -> bool {
-    matches!(name, "dbsize" | "flushdb" | "flushall" | "swapdb" | "keys" | "scan" | "randomkey")
+    matches!(
+        name,
+        "dbsize" | "flushdb" | "flushall" | "swapdb" | "keys" | "scan" | "randomkey"
+    )
 }
 
 async fn exec(c: &mut Client) -> Reply {
@@ -73,7 +76,11 @@ async fn exec(c: &mut Client) -> Reply {
         if q.cmd.is_keyed() {
             key_locks(q.cmd, db, &q.args, &mut reqs);
         } else if q.cmd.name == "select" {
-            if let Some(d) = q.args.get(1).and_then(|a| std::str::from_utf8(a).ok()?.parse::<u16>().ok()) {
+            if let Some(d) = q
+                .args
+                .get(1)
+                .and_then(|a| std::str::from_utf8(a).ok()?.parse::<u16>().ok())
+            {
                 db = d;
             }
         } else if is_keyspace_wide(q.cmd.name) {
@@ -120,7 +127,9 @@ async fn watch_failed(c: &Client) -> bool {
         let (db, k) = (*db, key.clone());
         let expired = call(shard_of_key(key, n), move |s| {
             let now = crate::util::now_ms();
-            s.dbs[db as usize].get_raw(&k).is_some_and(|e| e.is_expired(now))
+            s.dbs[db as usize]
+                .get_raw(&k)
+                .is_some_and(|e| e.is_expired(now))
         })
         .await;
         if expired {
@@ -142,7 +151,9 @@ async fn watch(c: &mut Client, a: &[Bytes]) -> Reply {
         let (db, flag, k) = (c.db, c.watch_flag.clone(), key.clone());
         let expired_already = call(shard_of_key(&key, n), move |s| {
             let now = crate::util::now_ms();
-            let expired = s.dbs[db as usize].get_raw(&k).is_some_and(|e| e.is_expired(now));
+            let expired = s.dbs[db as usize]
+                .get_raw(&k)
+                .is_some_and(|e| e.is_expired(now));
             s.watch(db, Bytes::copy_from_slice(&k), flag, expired);
             expired
         })

@@ -63,21 +63,34 @@ pub async fn serve(sock: Socket) {
     let local = sock.local_addr();
     let cfg = srv.config();
     let maxclients = cfg.get_i64("maxclients").max(1) as usize;
-    if srv.connected_clients.load(std::sync::atomic::Ordering::Relaxed) >= maxclients {
-        srv.rejected_connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if srv
+        .connected_clients
+        .load(std::sync::atomic::Ordering::Relaxed)
+        >= maxclients
+    {
+        srv.rejected_connections
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         refuse(&sock, "-ERR max number of clients reached\r\n").await;
         return;
     }
     let requirepass = cfg.requirepass().map(|s| s.to_string());
-    if cfg.get_bool("protected-mode") && requirepass.is_none() && peer.as_ref().is_some_and(|p| !is_loopback(p)) {
-        srv.rejected_connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if cfg.get_bool("protected-mode")
+        && requirepass.is_none()
+        && peer.as_ref().is_some_and(|p| !is_loopback(p))
+    {
+        srv.rejected_connections
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         refuse(&sock, &format!("-{DENIED}\r\n")).await;
         return;
     }
     drop(cfg);
-    let id = srv.next_client_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    srv.connected_clients.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    srv.total_connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let id = srv
+        .next_client_id
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    srv.connected_clients
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    srv.total_connections
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let now = now_ms();
     let info = Rc::new(RefCell::new(ClientInfo {
         id,
@@ -189,15 +202,28 @@ pub async fn serve(sock: Socket) {
         };
         if !leftover {
             more_input = false;
-            if !parse_batch(&mut parser, &mut rbuf, &tun, &mut reqs, &mut more_input, &mut client, &mut wbuf, id, &info)
-                .await
+            if !parse_batch(
+                &mut parser,
+                &mut rbuf,
+                &tun,
+                &mut reqs,
+                &mut more_input,
+                &mut client,
+                &mut wbuf,
+                id,
+                &info,
+            )
+            .await
             {
                 sock.send(&mut wbuf);
                 break 'conn;
             }
         }
         if parser.partial_len() + rbuf.len() > tun.query_buffer_limit {
-            tracing::warn!("Closing client that reached max query buffer length: id={id} addr={}", info.borrow().addr);
+            tracing::warn!(
+                "Closing client that reached max query buffer length: id={id} addr={}",
+                info.borrow().addr
+            );
             flush_on_close = false;
             break;
         }
@@ -269,7 +295,10 @@ impl Drained {
     /// Whether replies already made are still sent before the socket closes.
     fn flush_before_close(&self, id: u64, info: &Rc<RefCell<ClientInfo>>) -> bool {
         if let Drained::InputLimit = self {
-            tracing::warn!("Closing client that reached max query buffer length: id={id} addr={}", info.borrow().addr);
+            tracing::warn!(
+                "Closing client that reached max query buffer length: id={id} addr={}",
+                info.borrow().addr
+            );
         }
         matches!(self, Drained::InputEnd)
     }
@@ -337,7 +366,10 @@ async fn parse_batch(
     id: u64,
     info: &Rc<RefCell<ClientInfo>>,
 ) -> bool {
-    let limits = ParseLimits { max_bulk_len: tun.max_bulk_len, ..ParseLimits::default() };
+    let limits = ParseLimits {
+        max_bulk_len: tun.max_bulk_len,
+        ..ParseLimits::default()
+    };
     let start = rbuf.len();
     loop {
         if start - rbuf.len() >= BATCH_INPUT {
@@ -348,11 +380,20 @@ async fn parse_batch(
             Ok(Some(req)) => reqs.push_back(req.args),
             Ok(None) => return true,
             Err(e) => {
-                info!("Protocol error ({}) from client: id={} addr={}", e.0, id, info.borrow().addr);
+                info!(
+                    "Protocol error ({}) from client: id={} addr={}",
+                    e.0,
+                    id,
+                    info.borrow().addr
+                );
                 if !reqs.is_empty() {
                     run_requests(client, reqs, wbuf, usize::MAX).await;
                 }
-                encode(&Reply::Error(Bytes::from(format!("ERR {}", e.0))), client.resp3, wbuf);
+                encode(
+                    &Reply::Error(Bytes::from(format!("ERR {}", e.0))),
+                    client.resp3,
+                    wbuf,
+                );
                 return false;
             }
         }
@@ -368,6 +409,8 @@ impl Drop for Cleanup {
     fn drop(&mut self) {
         crate::net::monitor::remove_if_present(self.id);
         registry::unregister(self.id);
-        server().connected_clients.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        server()
+            .connected_clients
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }

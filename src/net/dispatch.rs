@@ -42,7 +42,10 @@ pub fn route(cmd: &Command, args: &[Bytes]) -> Route {
                 return Route::Local;
             }
             // Fast path: the common single-key command.
-            if cmd.meta.first_key > 0 && cmd.meta.first_key == cmd.meta.last_key && !cmd.has(flags::MOVABLEKEYS) {
+            if cmd.meta.first_key > 0
+                && cmd.meta.first_key == cmd.meta.last_key
+                && !cmd.has(flags::MOVABLEKEYS)
+            {
                 return match args.get(cmd.meta.first_key as usize) {
                     Some(k) => to_route(shard_of_key(k, n)),
                     None => Route::Local,
@@ -156,12 +159,20 @@ fn protected_allowed(client: &Client, cmd: &Command) -> bool {
 
 /// Commands that act on the transaction itself instead of being queued.
 fn is_tx_control(cmd: &Command) -> bool {
-    matches!(cmd.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset")
+    matches!(
+        cmd.name,
+        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+    )
 }
 
 /// Run one validated command wherever it belongs. `in_tx`: the caller (EXEC) holds the
 /// locks of every key involved.
-pub async fn execute(client: &mut Client, cmd: &'static Command, args: &[Bytes], in_tx: bool) -> Reply {
+pub async fn execute(
+    client: &mut Client,
+    cmd: &'static Command,
+    args: &[Bytes],
+    in_tx: bool,
+) -> Reply {
     let db = client.db;
     match route(cmd, args) {
         Route::Local => {
@@ -191,7 +202,9 @@ pub async fn execute(client: &mut Client, cmd: &'static Command, args: &[Bytes],
         }
         Route::Cross => match cmd.handler {
             Handler::Multi(_, cross) => tx::exec_cross(cmd, cross, db, args.to_vec(), in_tx).await,
-            _ => Reply::error(&CmdError::err("keys in request don't hash to the same shard")),
+            _ => Reply::error(&CmdError::err(
+                "keys in request don't hash to the same shard",
+            )),
         },
         Route::Conn => match cmd.handler {
             Handler::ConnSync(f) => f(client, args),
@@ -210,7 +223,12 @@ fn emit(client: &mut Client, out: &mut BytesMut, reply: &Reply) {
 
 /// Statistics of one executed command; returns the slowlog length to keep when the
 /// command goes to the slowlog.
-fn record_stats(s: &mut crate::shard::Shard, cmd: &'static Command, reply: &Reply, usec: u64) -> Option<usize> {
+fn record_stats(
+    s: &mut crate::shard::Shard,
+    cmd: &'static Command,
+    reply: &Reply,
+    usec: u64,
+) -> Option<usize> {
     // Keyed commands refreshed the config as they ran; others (CONFIG SET) may have
     // changed the threshold: use the one in force after the command.
     if !cmd.is_keyed() {
@@ -229,7 +247,13 @@ fn record_stats(s: &mut crate::shard::Shard, cmd: &'static Command, reply: &Repl
 }
 
 /// MONITOR feed and slowlog entry of one executed command.
-fn record_after(client: &Client, cmd: &'static Command, args: &[Bytes], usec: u64, slow: Option<usize>) {
+fn record_after(
+    client: &Client,
+    cmd: &'static Command,
+    args: &[Bytes],
+    usec: u64,
+    slow: Option<usize>,
+) {
     if super::monitor::active() {
         let info = client.info.borrow();
         super::monitor::feed(client.id, client.db, &info.addr, cmd, args);
@@ -276,7 +300,12 @@ fn reject(client: &mut Client, out: &mut BytesMut, cmd: Option<&'static Command>
 /// Run a pipeline of requests, appending the replies to `out` in order.
 /// Run queued requests in order, appending replies to `out`. Stops early, leaving the
 /// rest in `reqs`, once `out` holds `out_limit` bytes (the connection sends them first).
-pub async fn run_requests(client: &mut Client, reqs: &mut VecDeque<Vec<Bytes>>, out: &mut BytesMut, out_limit: usize) {
+pub async fn run_requests(
+    client: &mut Client,
+    reqs: &mut VecDeque<Vec<Bytes>>,
+    out: &mut BytesMut,
+    out_limit: usize,
+) {
     let mut prev = Instant::now();
     while out.len() < out_limit {
         let Some(args) = reqs.pop_front() else { break };
@@ -298,7 +327,9 @@ pub async fn run_requests(client: &mut Client, reqs: &mut VecDeque<Vec<Bytes>>, 
                     crate::families::tx_cmds::unwatch_all(client).await;
                     let text = e.to_string();
                     let why = text.strip_prefix("ERR ").unwrap_or(&text);
-                    let e = CmdError::Custom(format!("EXECABORT Transaction discarded because of: {why}"));
+                    let e = CmdError::Custom(format!(
+                        "EXECABORT Transaction discarded because of: {why}"
+                    ));
                     reject(client, out, rejected, e);
                     continue;
                 }
@@ -313,7 +344,8 @@ pub async fn run_requests(client: &mut Client, reqs: &mut VecDeque<Vec<Bytes>>, 
             if !is_tx_control(cmd) {
                 if cmd.has(flags::NO_MULTI) {
                     client.multi_error = true;
-                    let e = CmdError::Custom(format!("ERR Command not allowed inside a transaction"));
+                    let e =
+                        CmdError::Custom(format!("ERR Command not allowed inside a transaction"));
                     reject(client, out, Some(cmd), e);
                     continue;
                 }

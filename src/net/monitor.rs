@@ -50,10 +50,19 @@ pub fn feed(from: u64, db: u16, addr: &str, cmd: &Command, args: &[Bytes]) {
         return;
     }
     let us = now_us();
-    let mut line = format!("+{}.{:06} [{} {}]", us / 1_000_000, us % 1_000_000, db, addr);
+    let mut line = format!(
+        "+{}.{:06} [{} {}]",
+        us / 1_000_000,
+        us % 1_000_000,
+        db,
+        addr
+    );
     let redact_from = match cmd.name {
         "auth" => 1,
-        "hello" => args.iter().position(|a| a.eq_ignore_ascii_case(b"auth")).map_or(usize::MAX, |p| p + 1),
+        "hello" => args
+            .iter()
+            .position(|a| a.eq_ignore_ascii_case(b"auth"))
+            .map_or(usize::MAX, |p| p + 1),
         _ => usize::MAX,
     };
     for (i, a) in args.iter().enumerate() {

@@ -20,7 +20,15 @@ thread_local! {
 pub fn register(info: Rc<RefCell<ClientInfo>>) -> oneshot::Receiver<()> {
     let (tx, rx) = oneshot::channel();
     let id = info.borrow().id;
-    CLIENTS.with(|c| c.borrow_mut().insert(id, Registered { info, kill: Some(tx) }));
+    CLIENTS.with(|c| {
+        c.borrow_mut().insert(
+            id,
+            Registered {
+                info,
+                kill: Some(tx),
+            },
+        )
+    });
     rx
 }
 
@@ -30,7 +38,12 @@ pub fn unregister(id: u64) {
 
 /// Snapshot of this shard's clients.
 pub fn list() -> Vec<ClientInfo> {
-    CLIENTS.with(|c| c.borrow().values().map(|r| r.info.borrow().clone()).collect())
+    CLIENTS.with(|c| {
+        c.borrow()
+            .values()
+            .map(|r| r.info.borrow().clone())
+            .collect()
+    })
 }
 
 pub fn count() -> usize {

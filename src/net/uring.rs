@@ -70,7 +70,10 @@ impl BufRing {
                 0,
             );
             if p == libc::MAP_FAILED {
-                panic!("mmap of {len} bytes for receive buffers failed: {}", std::io::Error::last_os_error());
+                panic!(
+                    "mmap of {len} bytes for receive buffers failed: {}",
+                    std::io::Error::last_os_error()
+                );
             }
             p as *mut u8
         };
@@ -88,7 +91,9 @@ impl BufRing {
         debug_assert!(bid < BUF_COUNT && len <= BUF_SIZE);
         // SAFETY: bid indexes a BUF_SIZE slice inside `mem`; the kernel finished writing it
         // when it posted the completion naming it.
-        unsafe { std::slice::from_raw_parts(self.mem.add(bid as usize * BUF_SIZE), len.min(BUF_SIZE)) }
+        unsafe {
+            std::slice::from_raw_parts(self.mem.add(bid as usize * BUF_SIZE), len.min(BUF_SIZE))
+        }
     }
 
     /// Hand buffer `bid` back (visible to the kernel at the next `publish`).
@@ -157,7 +162,10 @@ thread_local! {
 }
 
 fn with<T>(f: impl FnOnce(&mut Reactor) -> T) -> Option<T> {
-    REACTOR.try_with(|r| r.borrow_mut().as_mut().map(f)).ok().flatten()
+    REACTOR
+        .try_with(|r| r.borrow_mut().as_mut().map(f))
+        .ok()
+        .flatten()
 }
 
 /// Create this shard's ring and start its driver. `spawn` serves each accepted socket.
@@ -168,7 +176,9 @@ pub fn install(spawn: fn(Socket)) -> Result<(), String> {
         .setup_taskrun_flag()
         .setup_cqsize(4096)
         .build(1024)
-        .map_err(|e| format!("Could not create the socket io_uring (DEFER_TASKRUN needs Linux 6.1+): {e}"))?;
+        .map_err(|e| {
+            format!("Could not create the socket io_uring (DEFER_TASKRUN needs Linux 6.1+): {e}")
+        })?;
     let bufs = BufRing::new();
     // SAFETY: the ring memory stays allocated for the life of the io_uring (see Drop).
     unsafe {
@@ -180,7 +190,9 @@ pub fn install(spawn: fn(Socket)) -> Result<(), String> {
     if efd < 0 {
         return Err(format!("eventfd: {}", std::io::Error::last_os_error()));
     }
-    ring.submitter().register_eventfd(efd).map_err(|e| format!("Could not register the ring eventfd: {e}"))?;
+    ring.submitter()
+        .register_eventfd(efd)
+        .map_err(|e| format!("Could not register the ring eventfd: {e}"))?;
     let r = Reactor {
         ring,
         bufs,
@@ -265,7 +277,9 @@ impl Reactor {
         if s.rx_armed || s.rx_end.is_some() || !s.live {
             return;
         }
-        let e = opcode::RecvMulti::new(types::Fd(s.fd), BGID).build().user_data(user_data(idx, K_RECV));
+        let e = opcode::RecvMulti::new(types::Fd(s.fd), BGID)
+            .build()
+            .user_data(user_data(idx, K_RECV));
         if self.push(e) {
             let s = &mut self.slots[idx as usize];
             s.rx_armed = true;
@@ -307,7 +321,11 @@ impl Reactor {
             }
         };
         let s = &mut self.slots[idx as usize];
-        *s = Slot { fd, live: true, ..Slot::default() };
+        *s = Slot {
+            fd,
+            live: true,
+            ..Slot::default()
+        };
         self.arm_recv(idx);
         idx
     }
@@ -338,7 +356,10 @@ impl Reactor {
         if s.fd >= 0 {
             unsafe { libc::close(s.fd) };
         }
-        *s = Slot { fd: -1, ..Slot::default() };
+        *s = Slot {
+            fd: -1,
+            ..Slot::default()
+        };
         self.free.push(idx);
     }
 
@@ -347,15 +368,28 @@ impl Reactor {
     fn turn(&mut self) -> bool {
         let to_submit = self.ring.submission().len() as u32;
         // SAFETY: no argument is passed; flags are plain GETEVENTS.
-        let entered =
-            unsafe { self.ring.submitter().enter::<libc::sigset_t>(to_submit, 0, IORING_ENTER_GETEVENTS, None) };
+        let entered = unsafe {
+            self.ring.submitter().enter::<libc::sigset_t>(
+                to_submit,
+                0,
+                IORING_ENTER_GETEVENTS,
+                None,
+            )
+        };
         if let Err(e) = entered {
-            if !matches!(e.raw_os_error(), Some(libc::EINTR) | Some(libc::EAGAIN) | Some(libc::EBUSY)) {
+            if !matches!(
+                e.raw_os_error(),
+                Some(libc::EINTR) | Some(libc::EAGAIN) | Some(libc::EBUSY)
+            ) {
                 warn!("io_uring_enter: {e}");
             }
         }
         let mut cqes = std::mem::take(&mut self.cqes);
-        cqes.extend(self.ring.completion().map(|c| (c.user_data(), c.result(), c.flags())));
+        cqes.extend(
+            self.ring
+                .completion()
+                .map(|c| (c.user_data(), c.result(), c.flags())),
+        );
         let busy = !cqes.is_empty() || to_submit > 0;
         for &(ud, res, flags) in &cqes {
             let idx = (ud >> 8) as u32;
@@ -407,7 +441,9 @@ impl Reactor {
             }
         } else if s.rx.len() > RX_PAUSE && !s.rx_paused && s.live {
             s.rx_paused = true;
-            let e = opcode::AsyncCancel::new(user_data(idx, K_RECV)).build().user_data(user_data(idx, K_CANCEL));
+            let e = opcode::AsyncCancel::new(user_data(idx, K_RECV))
+                .build()
+                .user_data(user_data(idx, K_CANCEL));
             if !self.push(e) {
                 // Not paused after all; the input just keeps arriving.
                 self.slots[idx as usize].rx_paused = false;
@@ -465,7 +501,10 @@ impl Reactor {
             // right away).
             self.accepted.push(Socket { idx: slot, fd: res });
         } else if res != -libc::ECANCELED {
-            warn!("Accepting client connection: {}", std::io::Error::from_raw_os_error(-res));
+            warn!(
+                "Accepting client connection: {}",
+                std::io::Error::from_raw_os_error(-res)
+            );
         }
         if !cqueue::more(flags) {
             if res < 0 {
@@ -573,13 +612,17 @@ async fn drive(efd: RawFd, spawn: fn(Socket)) {
         });
         // The flag can also be left set with nothing pending (raised just after the work
         // was run); then sleep, but only briefly, once.
-        let mut fallback = flagged.then(|| Box::pin(glommio::timer::sleep(std::time::Duration::from_millis(1))));
+        let mut fallback =
+            flagged.then(|| Box::pin(glommio::timer::sleep(std::time::Duration::from_millis(1))));
         woke_by_fallback = false;
         let fired = std::future::poll_fn(|cx| {
             if w.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(true);
             }
-            if fallback.as_mut().is_some_and(|t| t.as_mut().poll(cx).is_ready()) {
+            if fallback
+                .as_mut()
+                .is_some_and(|t| t.as_mut().poll(cx).is_ready())
+            {
                 woke_by_fallback = true;
                 return Poll::Ready(false);
             }
@@ -627,12 +670,18 @@ impl Socket {
 
     pub fn peer_addr(&self) -> Option<std::net::SocketAddr> {
         let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(self.fd) };
-        socket2::SockRef::from(&fd).peer_addr().ok().and_then(|a| a.as_socket())
+        socket2::SockRef::from(&fd)
+            .peer_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
     }
 
     pub fn local_addr(&self) -> Option<std::net::SocketAddr> {
         let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(self.fd) };
-        socket2::SockRef::from(&fd).local_addr().ok().and_then(|a| a.as_socket())
+        socket2::SockRef::from(&fd)
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
     }
 
     /// Resolves once input (or the end of input) is waiting.

@@ -40,7 +40,15 @@ pub fn encode(reply: &Reply, resp3: bool, out: &mut BytesMut) {
             }
         }
         Reply::Pairs(pairs) => {
-            len_line(out, b'*', if resp3 { pairs.len() } else { pairs.len().saturating_mul(2) });
+            len_line(
+                out,
+                b'*',
+                if resp3 {
+                    pairs.len()
+                } else {
+                    pairs.len().saturating_mul(2)
+                },
+            );
             for (k, v) in pairs {
                 if resp3 {
                     len_line(out, b'*', 2);

@@ -55,9 +55,18 @@ impl Reply {
     /// Roughly how many bytes the reply encodes to (for output limits).
     pub fn approx_len(&self) -> usize {
         match self {
-            Reply::Simple(b) | Reply::Error(b) | Reply::Bulk(b) | Reply::Verbatim(b) => b.len() + 16,
-            Reply::Array(v) | Reply::Set(v) | Reply::Push(v) => 16 + v.iter().map(Reply::approx_len).sum::<usize>(),
-            Reply::Map(v) | Reply::Pairs(v) => 16 + v.iter().map(|(k, v)| k.approx_len() + v.approx_len()).sum::<usize>(),
+            Reply::Simple(b) | Reply::Error(b) | Reply::Bulk(b) | Reply::Verbatim(b) => {
+                b.len() + 16
+            }
+            Reply::Array(v) | Reply::Set(v) | Reply::Push(v) => {
+                16 + v.iter().map(Reply::approx_len).sum::<usize>()
+            }
+            Reply::Map(v) | Reply::Pairs(v) => {
+                16 + v
+                    .iter()
+                    .map(|(k, v)| k.approx_len() + v.approx_len())
+                    .sum::<usize>()
+            }
             _ => 16,
         }
     }

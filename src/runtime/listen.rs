@@ -19,7 +19,11 @@ pub struct Addrs {
 }
 
 fn new_socket(addr: SocketAddr) -> std::io::Result<Socket> {
-    let domain = if addr.is_ipv6() { Domain::IPV6 } else { Domain::IPV4 };
+    let domain = if addr.is_ipv6() {
+        Domain::IPV6
+    } else {
+        Domain::IPV4
+    };
     let s = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?;
     s.set_reuse_address(true)?;
     s.set_reuse_port(true)?;
@@ -40,7 +44,9 @@ pub fn resolve(cfg: &Config) -> Result<Addrs, String> {
         let ip = match b.as_str() {
             "*" => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             "::*" => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-            other => other.parse::<IpAddr>().map_err(|_| format!("Invalid bind address '{other}'"))?,
+            other => other
+                .parse::<IpAddr>()
+                .map_err(|_| format!("Invalid bind address '{other}'"))?,
         };
         list.push((ip, optional));
     }
@@ -53,7 +59,8 @@ pub fn resolve(cfg: &Config) -> Result<Addrs, String> {
         let first = list[0].0;
         let addr = SocketAddr::new(first, 0);
         let s = new_socket(addr).map_err(|e| format!("Could not create server TCP socket: {e}"))?;
-        s.bind(&addr.into()).map_err(|e| format!("Could not create server TCP listening socket {addr}: {e}"))?;
+        s.bind(&addr.into())
+            .map_err(|e| format!("Could not create server TCP listening socket {addr}: {e}"))?;
         port = s
             .local_addr()
             .ok()
@@ -63,7 +70,12 @@ pub fn resolve(cfg: &Config) -> Result<Addrs, String> {
         reservation = Some(s);
     }
     let backlog = cfg.get_i64("tcp-backlog").clamp(1, 65535) as i32;
-    Ok(Addrs { port, list, backlog, reservation: std::sync::Arc::new(reservation) })
+    Ok(Addrs {
+        port,
+        list,
+        backlog,
+        reservation: std::sync::Arc::new(reservation),
+    })
 }
 
 /// Bind and listen on every address on this shard, and spawn the accept loops.
@@ -84,7 +96,11 @@ pub fn start_listeners(addrs: &Addrs) -> Result<(), String> {
             Err(e) if optional => {
                 warn!("Warning: Could not create server TCP listening socket {addr}: {e}");
             }
-            Err(e) => return Err(format!("Warning: Could not create server TCP listening socket {addr}: {e}")),
+            Err(e) => {
+                return Err(format!(
+                    "Warning: Could not create server TCP listening socket {addr}: {e}"
+                ))
+            }
         }
     }
     if bound == 0 {
@@ -97,8 +113,10 @@ pub fn start_listeners(addrs: &Addrs) -> Result<(), String> {
 pub fn spawn_connection(sock: crate::net::uring::Socket) {
     glommio::spawn_local(async move {
         // A panic while serving one client closes that client only.
-        let served =
-            futures_lite::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(crate::net::conn::serve(sock))).await;
+        let served = futures_lite::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
+            crate::net::conn::serve(sock),
+        ))
+        .await;
         if served.is_err() {
             tracing::warn!("Connection task panicked; the client was disconnected");
         }

@@ -21,7 +21,14 @@ fn timestamp() -> String {
     unsafe { libc::localtime_r(&secs, &mut tm) };
     let mut buf = [0u8; 64];
     let fmt = b"%d %b %Y %H:%M:%S\0";
-    let n = unsafe { libc::strftime(buf.as_mut_ptr() as *mut libc::c_char, buf.len(), fmt.as_ptr() as *const libc::c_char, &tm) };
+    let n = unsafe {
+        libc::strftime(
+            buf.as_mut_ptr() as *mut libc::c_char,
+            buf.len(),
+            fmt.as_ptr() as *const libc::c_char,
+            &tm,
+        )
+    };
     format!("{}.{:03}", String::from_utf8_lossy(&buf[..n]), now % 1000)
 }
 
@@ -30,7 +37,12 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut w: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut w: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
         let c = match *event.metadata().level() {
             Level::TRACE | Level::DEBUG => '.',
             Level::INFO => '*',
@@ -56,10 +68,19 @@ pub fn level_of(loglevel: &str) -> Option<Level> {
 /// Install the subscriber: stdout when `logfile` is empty, else append to the file.
 pub fn init(loglevel: &str, logfile: &str) -> Result<(), String> {
     let level = level_of(loglevel);
-    let format = RedisFormat { pid: std::process::id(), role: 'M' };
-    let max = level.map(tracing_subscriber::filter::LevelFilter::from_level).unwrap_or(tracing_subscriber::filter::LevelFilter::OFF);
+    let format = RedisFormat {
+        pid: std::process::id(),
+        role: 'M',
+    };
+    let max = level
+        .map(tracing_subscriber::filter::LevelFilter::from_level)
+        .unwrap_or(tracing_subscriber::filter::LevelFilter::OFF);
     if logfile.is_empty() {
-        let sub = tracing_subscriber::fmt().event_format(format).with_max_level(max).with_writer(LineStdout).finish();
+        let sub = tracing_subscriber::fmt()
+            .event_format(format)
+            .with_max_level(max)
+            .with_writer(LineStdout)
+            .finish();
         tracing::subscriber::set_global_default(sub).map_err(|e| e.to_string())
     } else {
         let file = std::fs::OpenOptions::new()
@@ -68,7 +89,11 @@ pub fn init(loglevel: &str, logfile: &str) -> Result<(), String> {
             .open(logfile)
             .map_err(|e| format!("Can't open the log file: {e}"))?;
         let file = std::sync::Mutex::new(file);
-        let sub = tracing_subscriber::fmt().event_format(format).with_max_level(max).with_writer(file).finish();
+        let sub = tracing_subscriber::fmt()
+            .event_format(format)
+            .with_max_level(max)
+            .with_writer(file)
+            .finish();
         tracing::subscriber::set_global_default(sub).map_err(|e| e.to_string())
     }
 }

@@ -72,16 +72,22 @@ fn block_signals() -> libc::sigset_t {
 }
 
 fn spawn_signal_thread(set: libc::sigset_t) {
-    let _ = std::thread::Builder::new().name("signals".into()).spawn(move || loop {
-        let mut sig: libc::c_int = 0;
-        let rc = unsafe { libc::sigwait(&set, &mut sig) };
-        if rc != 0 {
-            continue;
-        }
-        let name = if sig == libc::SIGINT { "SIGINT" } else { "SIGTERM" };
-        warn!("Received {name} scheduling shutdown...");
-        request_shutdown();
-    });
+    let _ = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || loop {
+            let mut sig: libc::c_int = 0;
+            let rc = unsafe { libc::sigwait(&set, &mut sig) };
+            if rc != 0 {
+                continue;
+            }
+            let name = if sig == libc::SIGINT {
+                "SIGINT"
+            } else {
+                "SIGTERM"
+            };
+            warn!("Received {name} scheduling shutdown...");
+            request_shutdown();
+        });
 }
 
 /// Start every shard and serve until shutdown. Returns the process exit code.
@@ -100,10 +106,17 @@ pub fn run(cfg: Config) -> i32 {
         }
     };
     let srv = crate::server::init(cfg.clone(), threads);
-    srv.port.store(addrs.port as usize, std::sync::atomic::Ordering::Relaxed);
-    info!("Tessera version={} bits=64 pid={} threads={threads}", env!("CARGO_PKG_VERSION"), std::process::id());
+    srv.port
+        .store(addrs.port as usize, std::sync::atomic::Ordering::Relaxed);
+    info!(
+        "Tessera version={} bits=64 pid={} threads={threads}",
+        env!("CARGO_PKG_VERSION"),
+        std::process::id()
+    );
     for name in cfg.unimplemented_in_use() {
-        warn!("Directive '{name}' is accepted and stored but not implemented yet; it has no effect");
+        warn!(
+            "Directive '{name}' is accepted and stored but not implemented yet; it has no effect"
+        );
     }
     spawn_signal_thread(sigset);
     let inboxes = mesh::create(threads);
@@ -116,7 +129,9 @@ pub fn run(cfg: Config) -> i32 {
         let cfg = srv.config();
         let version = srv.config_version();
         // Registered I/O memory serves file DMA, which the network path does not use.
-        let builder = LocalExecutorBuilder::new(Placement::Fixed(cpu)).name(&format!("shard-{i}")).io_memory(256 << 10);
+        let builder = LocalExecutorBuilder::new(Placement::Fixed(cpu))
+            .name(&format!("shard-{i}"))
+            .io_memory(256 << 10);
         let h = builder.spawn(move || async move {
             crate::alloc::set_thread_slot(i);
             mesh::set_current(i);

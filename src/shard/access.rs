@@ -32,7 +32,11 @@ pub fn initial(lfu: bool) -> u32 {
 pub fn idle_secs(access: u32) -> u64 {
     let now = lru_clock();
     let lru = access & LRU_CLOCK_MAX;
-    (if now >= lru { now - lru } else { now + (LRU_CLOCK_MAX - lru) }) as u64
+    (if now >= lru {
+        now - lru
+    } else {
+        now + (LRU_CLOCK_MAX - lru)
+    }) as u64
 }
 
 /// The LFU counter after decay by the minutes elapsed (`lfu-decay-time`).
@@ -40,8 +44,16 @@ pub fn lfu_decayed(access: u32, decay_time: i64) -> u32 {
     let ldt = access >> 8;
     let counter = access & 255;
     let now = lfu_minutes();
-    let elapsed = if now >= ldt { now - ldt } else { 65535 - ldt + now };
-    let periods = if decay_time > 0 { elapsed / decay_time as u32 } else { 0 };
+    let elapsed = if now >= ldt {
+        now - ldt
+    } else {
+        65535 - ldt + now
+    };
+    let periods = if decay_time > 0 {
+        elapsed / decay_time as u32
+    } else {
+        0
+    };
     counter.saturating_sub(periods)
 }
 

@@ -57,7 +57,10 @@ unsafe impl Sync for CBytes {}
 
 impl CBytes {
     pub const fn empty() -> CBytes {
-        CBytes { data: [0; 15], tag: Tag::L0 }
+        CBytes {
+            data: [0; 15],
+            tag: Tag::L0,
+        }
     }
 
     fn inline(s: &[u8]) -> CBytes {
@@ -75,14 +78,20 @@ impl CBytes {
         let mut data = [0u8; 15];
         data[..8].copy_from_slice(&ptr.to_ne_bytes());
         data[8..12].copy_from_slice(&len.to_ne_bytes());
-        CBytes { data, tag: Tag::Heap }
+        CBytes {
+            data,
+            tag: Tag::Heap,
+        }
     }
 
     fn shared(b: Bytes) -> CBytes {
         let ptr = Box::into_raw(Box::new(b)) as usize as u64;
         let mut data = [0u8; 15];
         data[..8].copy_from_slice(&ptr.to_ne_bytes());
-        CBytes { data, tag: Tag::Shared }
+        CBytes {
+            data,
+            tag: Tag::Shared,
+        }
     }
 
     /// A copy of `s`.
@@ -190,7 +199,10 @@ impl Clone for CBytes {
         match self.tag {
             Tag::Shared => CBytes::shared(self.to_bytes()),
             Tag::Heap => CBytes::heap(self.as_slice().into()),
-            _ => CBytes { data: self.data, tag: self.tag },
+            _ => CBytes {
+                data: self.data,
+                tag: self.tag,
+            },
         }
     }
 }
@@ -258,7 +270,17 @@ mod tests {
 
     #[test]
     fn roundtrips_every_form() {
-        for len in [0usize, 1, 14, 15, 16, 100, SHARE_MIN - 1, SHARE_MIN, SHARE_MIN * 3] {
+        for len in [
+            0usize,
+            1,
+            14,
+            15,
+            16,
+            100,
+            SHARE_MIN - 1,
+            SHARE_MIN,
+            SHARE_MIN * 3,
+        ] {
             let v: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
             let a = CBytes::from_slice(&v);
             let b = CBytes::from_bytes(&Bytes::from(v.clone()));

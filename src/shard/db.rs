@@ -20,7 +20,12 @@ pub struct Entry {
 
 impl Entry {
     pub fn new(value: Value) -> Entry {
-        Entry { value, expire_at: 0, access: lru_clock(), enc: Enc::Auto }
+        Entry {
+            value,
+            expire_at: 0,
+            access: lru_clock(),
+            enc: Enc::Auto,
+        }
     }
 
     pub fn encoding(&self) -> &'static str {
@@ -89,7 +94,9 @@ impl Db {
                 }
             }
             None => {
-                let counts = self.slot_counts.get_or_insert_with(|| vec![0u32; SLOTS].into_boxed_slice());
+                let counts = self
+                    .slot_counts
+                    .get_or_insert_with(|| vec![0u32; SLOTS].into_boxed_slice());
                 counts[slot] += 1;
                 if let (Some(idx), Some(k)) = (self.slot_index.as_mut(), index_key) {
                     idx[slot].insert(k);
@@ -124,7 +131,9 @@ impl Db {
 
     /// Change the expiry of an existing key; false if missing.
     pub fn set_expire(&mut self, key: &[u8], at: u64) -> bool {
-        let Some(e) = self.dict.get_mut(key) else { return false };
+        let Some(e) = self.dict.get_mut(key) else {
+            return false;
+        };
         let before = e.expire_at != 0;
         e.expire_at = at;
         match (before, at != 0) {
@@ -150,7 +159,11 @@ impl Db {
     /// Up to `count` keys of `slot`: from the index when kept, else by a walk.
     pub fn keys_in_slot(&self, slot: u16, count: usize) -> Vec<Bytes> {
         match &self.slot_index {
-            Some(idx) => idx[slot as usize].iter().take(count).map(|k| k.to_bytes()).collect(),
+            Some(idx) => idx[slot as usize]
+                .iter()
+                .take(count)
+                .map(|k| k.to_bytes())
+                .collect(),
             None => self
                 .dict
                 .iter()

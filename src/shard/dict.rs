@@ -74,14 +74,22 @@ impl<V> Dict<V> {
         Dict {
             dir: vec![0],
             global_depth: 0,
-            segs: vec![Seg { depth: 0, prefix: 0, table: HashTable::new() }],
+            segs: vec![Seg {
+                depth: 0,
+                prefix: 0,
+                table: HashTable::new(),
+            }],
             len: 0,
         }
     }
 
     #[inline]
     fn seg_index(&self, hash: u64) -> usize {
-        let i = if self.global_depth == 0 { 0 } else { (hash >> (64 - self.global_depth)) as usize };
+        let i = if self.global_depth == 0 {
+            0
+        } else {
+            (hash >> (64 - self.global_depth)) as usize
+        };
         self.dir[i] as usize
     }
 
@@ -106,13 +114,18 @@ impl<V> Dict<V> {
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut V> {
         let h = hash_key(key);
         let i = self.seg_index(h);
-        self.segs[i].table.find_mut(h, |e| e.0.as_ref() == key).map(|e| &mut e.1)
+        self.segs[i]
+            .table
+            .find_mut(h, |e| e.0.as_ref() == key)
+            .map(|e| &mut e.1)
     }
 
     pub fn get_key_value(&self, key: &[u8]) -> Option<(&CBytes, &V)> {
         let h = hash_key(key);
         let seg = &self.segs[self.seg_index(h)];
-        seg.table.find(h, |e| e.0.as_ref() == key).map(|e| (&e.0, &e.1))
+        seg.table
+            .find(h, |e| e.0.as_ref() == key)
+            .map(|e| (&e.0, &e.1))
     }
 
     pub fn contains_key(&self, key: &[u8]) -> bool {
@@ -123,14 +136,19 @@ impl<V> Dict<V> {
     pub fn insert(&mut self, key: CBytes, value: V) -> Option<V> {
         let h = hash_key(&key);
         let mut i = self.seg_index(h);
-        if let Some(e) = self.segs[i].table.find_mut(h, |e| e.0.as_slice() == key.as_slice()) {
+        if let Some(e) = self.segs[i]
+            .table
+            .find_mut(h, |e| e.0.as_slice() == key.as_slice())
+        {
             return Some(std::mem::replace(&mut e.1, value));
         }
         if self.segs[i].table.len() >= SEG_MAX && self.segs[i].depth < 48 {
             self.split(i);
             i = self.seg_index(h);
         }
-        self.segs[i].table.insert_unique(h, Box::new((key, value)), |e| hash_key(&e.0));
+        self.segs[i]
+            .table
+            .insert_unique(h, Box::new((key, value)), |e| hash_key(&e.0));
         self.len += 1;
         None
     }
@@ -180,7 +198,11 @@ impl<V> Dict<V> {
         seg.prefix = low_prefix;
         seg.table = low;
         let new_idx = self.segs.len() as u32;
-        self.segs.push(Seg { depth: new_depth, prefix: high_prefix, table: high });
+        self.segs.push(Seg {
+            depth: new_depth,
+            prefix: high_prefix,
+            table: high,
+        });
         // Directory slots of the high half now point at the new segment.
         let span = 1usize << (self.global_depth - new_depth);
         let first = (high_prefix as usize) << (self.global_depth - new_depth);
@@ -218,7 +240,11 @@ impl<V> Dict<V> {
 
     /// Remove, from segment `seg`, the entries `pred` selects (used by active expiry);
     /// returns them.
-    pub fn drain_seg_where(&mut self, seg: usize, mut pred: impl FnMut(&CBytes, &V) -> bool) -> Vec<(CBytes, V)> {
+    pub fn drain_seg_where(
+        &mut self,
+        seg: usize,
+        mut pred: impl FnMut(&CBytes, &V) -> bool,
+    ) -> Vec<(CBytes, V)> {
         let mut out = Vec::new();
         if let Some(s) = self.segs.get_mut(seg) {
             for kv in s.table.extract_if(|e| pred(&e.0, &e.1)) {
@@ -248,19 +274,27 @@ impl<V> Dict<V> {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&CBytes, &V)> {
-        self.segs.iter().flat_map(|s| s.table.iter().map(|e| (&e.0, &e.1)))
+        self.segs
+            .iter()
+            .flat_map(|s| s.table.iter().map(|e| (&e.0, &e.1)))
     }
 
     /// Iterate one segment (by index), for incremental walks.
     pub fn seg_iter(&self, seg: usize) -> impl Iterator<Item = (&CBytes, &V)> {
-        self.segs.get(seg).into_iter().flat_map(|s| s.table.iter().map(|e| (&e.0, &e.1)))
+        self.segs
+            .get(seg)
+            .into_iter()
+            .flat_map(|s| s.table.iter().map(|e| (&e.0, &e.1)))
     }
 
     /// CBytes of table memory (approximate, for INFO).
     pub fn table_bytes(&self) -> usize {
         self.segs
             .iter()
-            .map(|s| s.table.capacity() * (std::mem::size_of::<usize>() + 1) + s.table.len() * std::mem::size_of::<(CBytes, V)>())
+            .map(|s| {
+                s.table.capacity() * (std::mem::size_of::<usize>() + 1)
+                    + s.table.len() * std::mem::size_of::<(CBytes, V)>()
+            })
             .sum::<usize>()
             + self.dir.len() * 4
     }
@@ -355,7 +389,11 @@ mod occupancy {
         let per_key = d.table_bytes() as f64 / d.len() as f64;
         let node = std::mem::size_of::<(CBytes, [u64; 4])>() as f64;
         let slots = per_key - node;
-        eprintln!("segments={} bytes/key={per_key:.1} table bytes/key={slots:.1} occupancy={:.2}", d.segments(), 9.0 / slots);
+        eprintln!(
+            "segments={} bytes/key={per_key:.1} table bytes/key={slots:.1} occupancy={:.2}",
+            d.segments(),
+            9.0 / slots
+        );
         assert!(slots < 9.0 / 0.4, "occupancy below 40%");
     }
 }

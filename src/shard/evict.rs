@@ -77,7 +77,10 @@ thread_local! {
 /// Have every other shard shed keys until the process is a little under maxmemory.
 fn ask_others_to_evict(shard: &Shard) {
     let now = std::time::Instant::now();
-    if ASKED.with(|a| a.get()).is_some_and(|t| now.duration_since(t) < std::time::Duration::from_millis(1)) {
+    if ASKED
+        .with(|a| a.get())
+        .is_some_and(|t| now.duration_since(t) < std::time::Duration::from_millis(1))
+    {
         return;
     }
     ASKED.with(|a| a.set(Some(now)));
@@ -106,7 +109,9 @@ fn evict_one(shard: &mut Shard) -> bool {
     let score = |e: &super::Entry| -> u64 {
         match policy.as_str() {
             "allkeys-lru" | "volatile-lru" => super::access::idle_secs(e.access),
-            "allkeys-lfu" | "volatile-lfu" => 255 - super::access::lfu_decayed(e.access, decay) as u64,
+            "allkeys-lfu" | "volatile-lfu" => {
+                255 - super::access::lfu_decayed(e.access, decay) as u64
+            }
             "volatile-ttl" => u64::MAX - e.expire_at,
             _ => 0, // random policies: the first candidate wins
         }
@@ -143,7 +148,9 @@ fn evict_one(shard: &mut Shard) -> bool {
             }
         } else {
             for _ in 0..samples {
-                let Some((k, e)) = d.dict.random(rng) else { break };
+                let Some((k, e)) = d.dict.random(rng) else {
+                    break;
+                };
                 let sc = score(e);
                 if best.as_ref().is_none_or(|b| sc > b.2) {
                     best = Some((db, k.to_bytes(), sc));
@@ -151,7 +158,9 @@ fn evict_one(shard: &mut Shard) -> bool {
             }
         }
     }
-    let Some((db, key, _)) = best else { return false };
+    let Some((db, key, _)) = best else {
+        return false;
+    };
     if shard.dbs[db].remove(&key).is_some() {
         shard.stats.evicted_keys += 1;
         shard.touch_key(db as u16, &key);

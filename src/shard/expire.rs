@@ -27,7 +27,9 @@ pub fn active_expire_cycle(shard: &mut Shard, budget: Duration) -> usize {
             shard.expire_cursor = (db + 1, 0);
             continue;
         }
-        let gone = shard.dbs[db].dict.drain_seg_where(seg, |_, e| e.is_expired(now));
+        let gone = shard.dbs[db]
+            .dict
+            .drain_seg_where(seg, |_, e| e.is_expired(now));
         for (k, e) in &gone {
             shard.dbs[db].after_remove(k, e);
         }

@@ -106,7 +106,9 @@ impl LockTable {
             if !self.grantable(&w.req) {
                 break;
             }
-            let Some(w) = self.queue.pop_front() else { break };
+            let Some(w) = self.queue.pop_front() else {
+                break;
+            };
             self.grant(&w.req);
             if w.tx.send(()).is_err() {
                 // The waiter went away: give the lock straight back.

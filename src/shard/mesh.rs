@@ -134,7 +134,11 @@ where
 /// (park: this executor is stopping too); otherwise the job panicked on its shard, and
 /// the panic is carried to the caller's connection, which is closed.
 async fn job_lost<T>() -> T {
-    if crate::server::initialised() && crate::server::server().shutdown.load(std::sync::atomic::Ordering::Relaxed) {
+    if crate::server::initialised()
+        && crate::server::server()
+            .shutdown
+            .load(std::sync::atomic::Ordering::Relaxed)
+    {
         std::future::pending().await
     } else {
         panic!("a job failed on another shard")

@@ -126,7 +126,9 @@ pub fn install(shard: Shard) {
 pub fn with_shard<R>(f: impl FnOnce(&mut Shard) -> R) -> R {
     SHARD.with(|s| {
         let mut guard = s.borrow_mut();
-        let shard = guard.as_mut().expect("shard installed on every shard thread");
+        let shard = guard
+            .as_mut()
+            .expect("shard installed on every shard thread");
         f(shard)
     })
 }
@@ -232,7 +234,10 @@ impl Shard {
     }
 
     pub fn watch(&mut self, db: u16, key: Bytes, flag: WatchFlag, expired: bool) {
-        self.watches.entry((db, key)).or_default().push((flag, expired));
+        self.watches
+            .entry((db, key))
+            .or_default()
+            .push((flag, expired));
     }
 
     pub fn unwatch(&mut self, db: u16, key: &Bytes, flag: &WatchFlag) {

@@ -96,10 +96,25 @@ mod tests {
 
     #[test]
     fn encodings() {
-        assert_eq!(Value::str(&Bytes::from_static(b"123")).encoding(Enc::Auto), "int");
-        assert_eq!(Value::str(&Bytes::from_static(b"123")).encoding(Enc::NoInt), "embstr");
-        assert_eq!(Value::str(&Bytes::from_static(b"abc")).encoding(Enc::Auto), "embstr");
-        assert_eq!(Value::str(&Bytes::from(vec![b'x'; 45])).encoding(Enc::Auto), "raw");
-        assert_eq!(Value::Str(CBytes::from_vec(b"abc".to_vec())).encoding(Enc::Raw), "raw");
+        assert_eq!(
+            Value::str(&Bytes::from_static(b"123")).encoding(Enc::Auto),
+            "int"
+        );
+        assert_eq!(
+            Value::str(&Bytes::from_static(b"123")).encoding(Enc::NoInt),
+            "embstr"
+        );
+        assert_eq!(
+            Value::str(&Bytes::from_static(b"abc")).encoding(Enc::Auto),
+            "embstr"
+        );
+        assert_eq!(
+            Value::str(&Bytes::from(vec![b'x'; 45])).encoding(Enc::Auto),
+            "raw"
+        );
+        assert_eq!(
+            Value::Str(CBytes::from_vec(b"abc".to_vec())).encoding(Enc::Raw),
+            "raw"
+        );
     }
 }

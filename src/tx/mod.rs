@@ -2,8 +2,6 @@
 //! operation's hops, then release. Used by multi-key commands spanning shards, by
 //! MULTI/EXEC and by keyspace-wide commands (FLUSHALL, KEYS, ...).
 
-
-
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
@@ -32,7 +30,10 @@ impl LockGuard {
             if shard == crate::shard::mesh::current() {
                 with_shard(|s| s.locks.unlock(&req));
             } else {
-                post(shard, Box::new(move || with_shard(|s| s.locks.unlock(&req))));
+                post(
+                    shard,
+                    Box::new(move || with_shard(|s| s.locks.unlock(&req))),
+                );
             }
         }
     }
@@ -46,7 +47,9 @@ impl Drop for LockGuard {
 
 /// Take `reqs` shard by shard in ascending shard order (the BTreeMap's order).
 pub async fn lock_shards(reqs: BTreeMap<usize, LockReq>) -> LockGuard {
-    let mut guard = LockGuard { held: Vec::with_capacity(reqs.len()) };
+    let mut guard = LockGuard {
+        held: Vec::with_capacity(reqs.len()),
+    };
     for (shard, req) in reqs {
         let r = req.clone();
         call_async(shard, move || async move {
@@ -74,7 +77,10 @@ pub fn key_locks(cmd: &Command, db: u16, args: &[Bytes], into: &mut BTreeMap<usi
     for p in pos {
         let key: LockKey = (db, args[p].clone());
         let shard = shard_of_key(&key.1, n);
-        match into.entry(shard).or_insert_with(|| LockReq::Keys(Vec::new())) {
+        match into
+            .entry(shard)
+            .or_insert_with(|| LockReq::Keys(Vec::new()))
+        {
             LockReq::Keys(v) => v.push(key),
             LockReq::Whole => {}
         }
@@ -82,7 +88,13 @@ pub fn key_locks(cmd: &Command, db: u16, args: &[Bytes], into: &mut BTreeMap<usi
 }
 
 /// A keyed command whose keys span shards, run atomically.
-pub async fn exec_cross(cmd: &'static Command, cross: CrossFn, db: u16, args: Vec<Bytes>, locked: bool) -> Reply {
+pub async fn exec_cross(
+    cmd: &'static Command,
+    cross: CrossFn,
+    db: u16,
+    args: Vec<Bytes>,
+    locked: bool,
+) -> Reply {
     if locked {
         return cross(db, args).await;
     }
@@ -100,7 +112,10 @@ pub async fn exec_queued(target: usize, cmd: &'static Command, db: u16, args: Ve
     call_async(target, move || async move {
         let mut reqs = BTreeMap::new();
         key_locks(cmd, db, &args, &mut reqs);
-        let req = reqs.into_values().next().unwrap_or(LockReq::Keys(Vec::new()));
+        let req = reqs
+            .into_values()
+            .next()
+            .unwrap_or(LockReq::Keys(Vec::new()));
         let rx = with_shard(|s| s.locks.lock(req.clone()));
         if let Some(rx) = rx {
             let _ = rx.await;

@@ -24,7 +24,10 @@ pub struct Limits {
 impl Limits {
     /// Config values are clamped at 0: a negative threshold converts everything.
     pub fn new(entries: i64, value: i64) -> Limits {
-        Limits { entries: entries.max(0) as usize, value: value.max(0) as usize }
+        Limits {
+            entries: entries.max(0) as usize,
+            value: value.max(0) as usize,
+        }
     }
 }
 
@@ -81,7 +84,10 @@ struct Found {
 
 impl Listpack {
     pub fn iter(&self) -> LpIter<'_> {
-        LpIter { buf: &self.buf, pos: 0 }
+        LpIter {
+            buf: &self.buf,
+            pos: 0,
+        }
     }
 
     fn find(&self, field: &[u8]) -> Option<Found> {
@@ -93,7 +99,11 @@ impl Listpack {
             let (vl, vp) = read_len(&self.buf, val_hdr);
             pos = vp + vl;
             if &self.buf[fp..fp + fl] == field {
-                return Some(Found { val_hdr, val: (vp, vp + vl), start });
+                return Some(Found {
+                    val_hdr,
+                    val: (vp, vp + vl),
+                    start,
+                });
             }
         }
         None
@@ -115,7 +125,9 @@ impl Listpack {
             }
             None => {
                 // Grow exactly: small hashes are many, slack would add up.
-                self.buf.reserve_exact(varint_len(field.len()) + field.len() + varint_len(value.len()) + value.len());
+                self.buf.reserve_exact(
+                    varint_len(field.len()) + field.len() + varint_len(value.len()) + value.len(),
+                );
                 put_len(&mut self.buf, field.len());
                 self.buf.extend_from_slice(field);
                 put_len(&mut self.buf, value.len());
@@ -239,7 +251,9 @@ impl Hash {
                 Hash::Table(t) => {
                     std::mem::size_of::<Dict<CBytes>>()
                         + t.table_bytes()
-                        + t.iter().map(|(k, v)| k.heap_size() + v.heap_size()).sum::<usize>()
+                        + t.iter()
+                            .map(|(k, v)| k.heap_size() + v.heap_size())
+                            .sum::<usize>()
                 }
             }
     }
@@ -289,7 +303,10 @@ impl Hash {
     /// buffer through every allocator size class on the way).
     pub fn reserve<B: AsRef<[u8]>>(&mut self, args: &[B]) {
         if let Hash::Listpack(lp) = self {
-            let bytes: usize = args.iter().map(|a| varint_len(a.as_ref().len()) + a.as_ref().len()).sum();
+            let bytes: usize = args
+                .iter()
+                .map(|a| varint_len(a.as_ref().len()) + a.as_ref().len())
+                .sum();
             lp.buf.reserve_exact(bytes);
         }
     }
@@ -307,7 +324,8 @@ impl Hash {
     /// Redis's hashTypeSet does, when the pair is too long for a listpack or the listpack
     /// gets more than `lim.entries` fields.
     pub fn set(&mut self, field: &[u8], value: &[u8], lim: Limits) -> bool {
-        if matches!(self, Hash::Listpack(_)) && (field.len() > lim.value || value.len() > lim.value) {
+        if matches!(self, Hash::Listpack(_)) && (field.len() > lim.value || value.len() > lim.value)
+        {
             self.convert();
         }
         let new = match self {

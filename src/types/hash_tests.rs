@@ -8,11 +8,17 @@ use rand::SeedableRng;
 
 use super::*;
 
-const SMALL: Limits = Limits { entries: 4, value: 8 };
+const SMALL: Limits = Limits {
+    entries: 4,
+    value: 8,
+};
 
 #[test]
 fn varint_lengths_round_trip() {
-    let lim = Limits { entries: 128, value: 100_000 };
+    let lim = Limits {
+        entries: 128,
+        value: 100_000,
+    };
     let mut h = Hash::new();
     for n in [0usize, 1, 127, 128, 300, 16_383, 16_384, 70_000] {
         let f = format!("f{n}");
@@ -58,7 +64,14 @@ fn clone_and_eq_ignore_encoding() {
     let mut b = Hash::new();
     for i in 0..6 {
         a.set(format!("f{i}").as_bytes(), b"v", SMALL);
-        b.set(format!("f{}", 5 - i).as_bytes(), b"v", Limits { entries: 128, value: 64 });
+        b.set(
+            format!("f{}", 5 - i).as_bytes(),
+            b"v",
+            Limits {
+                entries: 128,
+                value: 64,
+            },
+        );
     }
     assert_eq!(a.encoding(), "hashtable");
     assert_eq!(b.encoding(), "listpack");
@@ -71,7 +84,10 @@ fn clone_and_eq_ignore_encoding() {
 
 #[test]
 fn scan_of_a_big_table_sees_every_field() {
-    let lim = Limits { entries: 128, value: 64 };
+    let lim = Limits {
+        entries: 128,
+        value: 64,
+    };
     let mut h = Hash::new();
     for i in 0..5000 {
         h.set(format!("f{i}").as_bytes(), b"v", lim);
@@ -98,7 +114,14 @@ fn random_covers_both_encodings() {
     for n in [3usize, 200] {
         let mut h = Hash::new();
         for i in 0..n {
-            h.set(format!("f{i}").as_bytes(), b"v", Limits { entries: 128, value: 64 });
+            h.set(
+                format!("f{i}").as_bytes(),
+                b"v",
+                Limits {
+                    entries: 128,
+                    value: 64,
+                },
+            );
         }
         let mut seen = HashSet::new();
         for _ in 0..n * 50 {
@@ -179,19 +202,28 @@ proptest! {
 #[test]
 fn hash_header_is_small() {
     // Box<Hash> is allocated per key: keep it within one 32-byte size class.
-    assert!(std::mem::size_of::<Hash>() <= 32, "{}", std::mem::size_of::<Hash>());
+    assert!(
+        std::mem::size_of::<Hash>() <= 32,
+        "{}",
+        std::mem::size_of::<Hash>()
+    );
 }
 
 #[test]
 fn reserve_is_exact_for_new_fields() {
-    let lim = Limits { entries: 128, value: 1000 };
+    let lim = Limits {
+        entries: 128,
+        value: 1000,
+    };
     let args: Vec<Vec<u8>> = vec![b"a".to_vec(), vec![b'x'; 200], b"bb".to_vec(), b"".to_vec()];
     let mut h = Hash::new();
     h.reserve(&args);
     for fv in args.chunks_exact(2) {
         h.set(&fv[0], &fv[1], lim);
     }
-    let Hash::Listpack(lp) = &h else { panic!("listpack expected") };
+    let Hash::Listpack(lp) = &h else {
+        panic!("listpack expected")
+    };
     assert_eq!(lp.buf.len(), 1 + 1 + 2 + 200 + 1 + 2 + 1);
     assert_eq!(lp.buf.capacity(), lp.buf.len());
     for n in [0usize, 127, 128, 16_383, 16_384] {

@@ -48,7 +48,10 @@ fn encode(v: &[u8]) -> Vec<u8> {
 
 impl Node {
     fn from_entry(v: &[u8]) -> Node {
-        Node { buf: encode(v), count: 1 }
+        Node {
+            buf: encode(v),
+            count: 1,
+        }
     }
 
     /// The entry at byte offset `off`: (payload start, payload end). Offsets come from
@@ -124,7 +127,10 @@ impl Node {
     fn split_off(&mut self, at: usize) -> Node {
         let off = self.offset_of(at);
         let tail = self.buf.split_off(off);
-        let n = Node { buf: tail, count: self.count - at as u32 };
+        let n = Node {
+            buf: tail,
+            count: self.count - at as u32,
+        };
         self.count = at as u32;
         self.buf.shrink_to_fit();
         n
@@ -190,7 +196,11 @@ impl List {
     /// Approximate heap bytes (MEMORY USAGE, eviction).
     pub fn mem_usage(&self) -> usize {
         std::mem::size_of::<Self>()
-            + self.nodes.iter().map(|n| std::mem::size_of::<Node>() + n.buf.capacity()).sum::<usize>()
+            + self
+                .nodes
+                .iter()
+                .map(|n| std::mem::size_of::<Node>() + n.buf.capacity())
+                .sum::<usize>()
     }
 
     pub fn len(&self) -> usize {
@@ -256,7 +266,11 @@ impl List {
 
     /// Redis-style index (negative from the tail) to a position, if in range.
     pub fn index(&self, i: i64) -> Option<usize> {
-        let i = if i < 0 { i.checked_add(self.len as i64)? } else { i };
+        let i = if i < 0 {
+            i.checked_add(self.len as i64)?
+        } else {
+            i
+        };
         (i >= 0 && (i as usize) < self.len).then_some(i as usize)
     }
 
@@ -348,7 +362,13 @@ impl List {
 
     /// Merge node `ni` into a neighbour if the two fit the fill together.
     fn try_merge(&mut self, ni: usize, fill: i64) {
-        let fit = |a: &Node, b: &Node| fits(fill, a.buf.len() + b.buf.len(), (a.count + b.count) as usize);
+        let fit = |a: &Node, b: &Node| {
+            fits(
+                fill,
+                a.buf.len() + b.buf.len(),
+                (a.count + b.count) as usize,
+            )
+        };
         if ni + 1 < self.nodes.len() && fit(&self.nodes[ni], &self.nodes[ni + 1]) {
             let next = self.nodes.remove(ni + 1);
             let n = &mut self.nodes[ni];
@@ -463,7 +483,10 @@ impl List {
         for n in &self.nodes {
             assert!(n.count > 0);
             assert_eq!(n.iter().count(), n.count as usize);
-            assert!(n.count == 1 || fits(fill, n.buf.len(), n.count as usize), "node over fill");
+            assert!(
+                n.count == 1 || fits(fill, n.buf.len(), n.count as usize),
+                "node over fill"
+            );
         }
     }
 }

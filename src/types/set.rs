@@ -46,7 +46,10 @@ pub enum Set {
 
 impl std::fmt::Debug for Set {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Set").field("encoding", &self.encoding()).field("members", &self.members()).finish()
+        f.debug_struct("Set")
+            .field("encoding", &self.encoding())
+            .field("members", &self.members())
+            .finish()
     }
 }
 
@@ -185,7 +188,9 @@ impl Set {
         std::mem::size_of::<Self>()
             + match self {
                 Set::Int(b) | Set::Pack(b) => b.len(),
-                Set::Big(d) => d.table_bytes() + d.iter().map(|(k, _)| 16 + k.heap_size()).sum::<usize>(),
+                Set::Big(d) => {
+                    d.table_bytes() + d.iter().map(|(k, _)| 16 + k.heap_size()).sum::<usize>()
+                }
             }
     }
 
@@ -211,7 +216,9 @@ impl Set {
 
     pub fn contains(&self, m: &[u8]) -> bool {
         match self {
-            Set::Int(b) => crate::families::numbers::string2ll(m).is_some_and(|v| int_search(b, v).is_ok()),
+            Set::Int(b) => {
+                crate::families::numbers::string2ll(m).is_some_and(|v| int_search(b, v).is_ok())
+            }
             Set::Pack(b) => pack_find(b, m).is_some(),
             Set::Big(d) => d.contains_key(m),
         }
@@ -254,7 +261,9 @@ impl Set {
                 if pack_find(b, m).is_some() {
                     return false;
                 }
-                if m.len() > lim.pack_max_value.min(255) || pack_iter(b).count() + 1 > lim.pack_max_entries {
+                if m.len() > lim.pack_max_value.min(255)
+                    || pack_iter(b).count() + 1 > lim.pack_max_entries
+                {
                     self.promote();
                     return self.add(m, lim);
                 }
@@ -303,8 +312,12 @@ impl Set {
     pub fn remove(&mut self, m: &[u8]) -> bool {
         match self {
             Set::Int(b) => {
-                let Some(v) = crate::families::numbers::string2ll(m) else { return false };
-                let Ok(i) = int_search(b, v) else { return false };
+                let Some(v) = crate::families::numbers::string2ll(m) else {
+                    return false;
+                };
+                let Ok(i) = int_search(b, v) else {
+                    return false;
+                };
                 let w = b[0] as usize;
                 let mut out = b.to_vec();
                 out.drain(1 + i * w..1 + (i + 1) * w);
@@ -312,7 +325,9 @@ impl Set {
                 true
             }
             Set::Pack(b) => {
-                let Some(at) = pack_find(b, m) else { return false };
+                let Some(at) = pack_find(b, m) else {
+                    return false;
+                };
                 let mut out = b.to_vec();
                 out.drain(at..at + 1 + m.len());
                 *b = out.into_boxed_slice();
@@ -348,7 +363,11 @@ impl Set {
             return None;
         }
         match self {
-            Set::Int(b) => Some(int_text(read_int(b, b[0] as usize, rng.gen_range(0..int_len(b))))),
+            Set::Int(b) => Some(int_text(read_int(
+                b,
+                b[0] as usize,
+                rng.gen_range(0..int_len(b)),
+            ))),
             Set::Pack(b) => {
                 let n = rng.gen_range(0..self.len());
                 pack_iter(b).nth(n).map(Bytes::copy_from_slice)
@@ -391,7 +410,10 @@ pub fn inter_each(sets: &[Option<&Set>], limit: usize, mut f: impl FnMut(&[u8]))
         if done {
             return;
         }
-        if order[1..].iter().all(|s| std::ptr::eq(*s, order[0]) || s.contains(m)) {
+        if order[1..]
+            .iter()
+            .all(|s| std::ptr::eq(*s, order[0]) || s.contains(m))
+        {
             f(m);
             found += 1;
             done = limit != 0 && found >= limit;
@@ -424,7 +446,9 @@ pub fn union(sets: &[Option<&Set>], lim: &Limits) -> Set {
 /// so the same choice is made here.
 pub fn diff(sets: &[Option<&Set>], lim: &Limits) -> Set {
     let mut out = Set::new_intset();
-    let Some(Some(first)) = sets.first() else { return out };
+    let Some(Some(first)) = sets.first() else {
+        return out;
+    };
     let (mut one, mut two) = (0usize, 0usize);
     for s in sets.iter().flatten() {
         one += first.len();
@@ -432,7 +456,11 @@ pub fn diff(sets: &[Option<&Set>], lim: &Limits) -> Set {
     }
     if one / 2 <= two {
         first.for_each(|m| {
-            if !sets[1..].iter().flatten().any(|s| std::ptr::eq(*s, *first) || s.contains(m)) {
+            if !sets[1..]
+                .iter()
+                .flatten()
+                .any(|s| std::ptr::eq(*s, *first) || s.contains(m))
+            {
                 out.add(m, lim);
             }
         });

@@ -9,7 +9,11 @@ use rand::SeedableRng;
 
 use super::*;
 
-const LIM: Limits = Limits { intset_max: 6, pack_max_entries: 8, pack_max_value: 24 };
+const LIM: Limits = Limits {
+    intset_max: 6,
+    pack_max_entries: 8,
+    pack_max_value: 24,
+};
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -22,9 +26,19 @@ enum Op {
 fn member() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         (-40i64..40).prop_map(|v| v.to_string().into_bytes()),
-        prop_oneof![Just(i64::MIN), Just(i64::MAX), Just(70000), Just(-3_000_000_000)]
-            .prop_map(|v| v.to_string().into_bytes()),
-        prop_oneof![Just(b"007".to_vec()), Just(b"-0".to_vec()), Just(b"+1".to_vec()), Just(Vec::new())],
+        prop_oneof![
+            Just(i64::MIN),
+            Just(i64::MAX),
+            Just(70000),
+            Just(-3_000_000_000)
+        ]
+        .prop_map(|v| v.to_string().into_bytes()),
+        prop_oneof![
+            Just(b"007".to_vec()),
+            Just(b"-0".to_vec()),
+            Just(b"+1".to_vec()),
+            Just(Vec::new())
+        ],
         "[a-d]{1,3}".prop_map(|s| s.into_bytes()),
         "[x]{20,30}".prop_map(|s| s.into_bytes()),
     ]
@@ -52,8 +66,15 @@ fn check(s: &Set, model: &BTreeSet<Vec<u8>>, left_intset: bool) {
     assert_eq!(&got, model);
     assert_eq!(s.is_intset(), !left_intset);
     if let Set::Int(_) = s {
-        let vals: Vec<i64> = s.members().iter().map(|m| String::from_utf8_lossy(m).parse().unwrap()).collect();
-        assert!(vals.windows(2).all(|w| w[0] < w[1]), "intset ascending: {vals:?}");
+        let vals: Vec<i64> = s
+            .members()
+            .iter()
+            .map(|m| String::from_utf8_lossy(m).parse().unwrap())
+            .collect();
+        assert!(
+            vals.windows(2).all(|w| w[0] < w[1]),
+            "intset ascending: {vals:?}"
+        );
     }
 }
 
@@ -146,12 +167,33 @@ fn diff_of(s: &[Option<&Set>]) -> Set {
 fn intset_widths_and_order() {
     let lim = Limits::new(512);
     let mut s = Set::new_for(b"5");
-    for m in ["5", "-1", "40000", "-9223372036854775808", "9223372036854775807", "3"] {
+    for m in [
+        "5",
+        "-1",
+        "40000",
+        "-9223372036854775808",
+        "9223372036854775807",
+        "3",
+    ] {
         assert!(s.add(m.as_bytes(), &lim));
     }
     assert_eq!(s.encoding(), "intset");
-    let got: Vec<String> = s.members().iter().map(|b| String::from_utf8_lossy(b).into_owned()).collect();
-    assert_eq!(got, ["-9223372036854775808", "-1", "3", "5", "40000", "9223372036854775807"]);
+    let got: Vec<String> = s
+        .members()
+        .iter()
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "-9223372036854775808",
+            "-1",
+            "3",
+            "5",
+            "40000",
+            "9223372036854775807"
+        ]
+    );
     assert!(s.contains(b"40000") && !s.contains(b"040000") && !s.contains(b"x"));
     assert!(s.remove(b"-9223372036854775808"));
     assert_eq!(s.len(), 5);

@@ -119,7 +119,11 @@ impl RawConn {
     pub fn from_stream(s: TcpStream) -> RawConn {
         s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
         s.set_nodelay(true).unwrap();
-        RawConn { stream: s, buf: Vec::new(), pos: 0 }
+        RawConn {
+            stream: s,
+            buf: Vec::new(),
+            pos: 0,
+        }
     }
 
     pub fn set_timeout(&self, d: Duration) {
@@ -163,7 +167,8 @@ impl RawConn {
     fn line(&mut self) -> String {
         loop {
             if let Some(off) = self.buf[self.pos..].windows(2).position(|w| w == b"\r\n") {
-                let line = String::from_utf8_lossy(&self.buf[self.pos..self.pos + off]).into_owned();
+                let line =
+                    String::from_utf8_lossy(&self.buf[self.pos..self.pos + off]).into_owned();
                 self.pos += off + 2;
                 return line;
             }
@@ -196,7 +201,11 @@ impl RawConn {
             }
         }
         let v = self.buf[self.pos..self.pos + n].to_vec();
-        assert_eq!(&self.buf[self.pos + n..self.pos + n + 2], b"\r\n", "bulk not followed by CRLF");
+        assert_eq!(
+            &self.buf[self.pos + n..self.pos + n + 2],
+            b"\r\n",
+            "bulk not followed by CRLF"
+        );
         self.pos += n + 2;
         v
     }
@@ -240,7 +249,10 @@ impl RawConn {
             "=" => {
                 let n: usize = rest.parse().expect("verbatim length");
                 let b = self.exact(n);
-                Resp::Verbatim(String::from_utf8_lossy(&b[..3]).into_owned(), b[4..].to_vec())
+                Resp::Verbatim(
+                    String::from_utf8_lossy(&b[..3]).into_owned(),
+                    b[4..].to_vec(),
+                )
             }
             _ => panic!("unexpected reply line {line:?}"),
         }
@@ -251,7 +263,10 @@ impl RawConn {
     pub fn read_until(&mut self, needle: &[u8], timeout: Duration) -> Vec<u8> {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(off) = self.buf[self.pos..].windows(needle.len()).position(|w| w == needle) {
+            if let Some(off) = self.buf[self.pos..]
+                .windows(needle.len())
+                .position(|w| w == needle)
+            {
                 let out = self.buf[self.pos..self.pos + off + needle.len()].to_vec();
                 self.pos += off + needle.len();
                 return out;
@@ -287,17 +302,33 @@ impl RawConn {
         loop {
             let now = Instant::now();
             if now >= deadline {
-                return Drained { bytes, closed: false };
+                return Drained {
+                    bytes,
+                    closed: false,
+                };
             }
             self.stream
                 .set_read_timeout(Some((deadline - now).max(Duration::from_millis(1))))
                 .unwrap();
             match self.stream.read(&mut chunk) {
-                Ok(0) => return Drained { bytes, closed: true },
+                Ok(0) => {
+                    return Drained {
+                        bytes,
+                        closed: true,
+                    }
+                }
                 Ok(n) => bytes.extend_from_slice(&chunk[..n]),
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-                Err(e) if matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted) => {
-                    return Drained { bytes, closed: true }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted
+                    ) =>
+                {
+                    return Drained {
+                        bytes,
+                        closed: true,
+                    }
                 }
                 Err(e) => panic!("read failed: {e}"),
             }
@@ -307,8 +338,16 @@ impl RawConn {
     /// Nothing more arrives within `wait` and the connection is still open.
     pub fn assert_silent(&mut self, wait: Duration) {
         let d = self.drain(wait);
-        assert!(!d.closed, "connection closed unexpectedly; got {:?}", String::from_utf8_lossy(&d.bytes));
-        assert!(d.bytes.is_empty(), "unexpected bytes: {:?}", String::from_utf8_lossy(&d.bytes));
+        assert!(
+            !d.closed,
+            "connection closed unexpectedly; got {:?}",
+            String::from_utf8_lossy(&d.bytes)
+        );
+        assert!(
+            d.bytes.is_empty(),
+            "unexpected bytes: {:?}",
+            String::from_utf8_lossy(&d.bytes)
+        );
     }
 
     pub fn close(self) {
@@ -335,7 +374,11 @@ pub fn crc16(data: &[u8]) -> u16 {
     for &b in data {
         crc ^= (b as u16) << 8;
         for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
         }
     }
     crc
