@@ -231,6 +231,7 @@ impl<'a> ExecCtx<'a> {
         self.dirty += 1;
         let db = self.db;
         self.shard.touch_key(db, key);
+        self.shard.blocking.signal(db, key);
     }
 
     /// Journal `effect` instead of the command's own arguments.

@@ -39,6 +39,8 @@ pub fn exec_on_shard_at(
     if dirty > 0 {
         shard.record_effect(db, effect.as_deref().unwrap_or(args));
     }
+    // Clients blocked on keys this command filled are served before anything else runs.
+    shard.serve_ready();
     match r {
         Ok(reply) => reply,
         Err(e) => Reply::error(&e),

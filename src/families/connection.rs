@@ -42,6 +42,7 @@ pub fn register(t: &mut TableBuilder) {
     });
     t.conn("client|kill", |c, a| Box::pin(client_kill(c, a)));
     t.conn_sync("client|no-evict", client_no_evict);
+    t.conn("client|unblock", |c, a| Box::pin(client_unblock(c, a)));
     t.conn_sync("client|reply", client_reply);
     t.conn_sync("client|help", |_, _| super::help::help("client"));
 }
@@ -295,6 +296,32 @@ async fn client_list(c: &mut Client, a: &[Bytes]) -> Reply {
 
 fn format_client_sendable(i: &ClientInfo) -> (u64, String) {
     (i.id, format_client(i))
+}
+
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 if that client was blocked and now is not.
+async fn client_unblock(_c: &mut Client, a: &[Bytes]) -> Reply {
+    let Some(id) = super::numbers::string2ll(&a[2]) else {
+        return Reply::error(&CmdError::NotInteger);
+    };
+    if a.len() > 4 {
+        return Reply::error(&CmdError::Custom(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+            String::from_utf8_lossy(&a[1])
+        )));
+    }
+    let error = match a.get(3) {
+        None => false,
+        Some(m) if m.eq_ignore_ascii_case(b"timeout") => false,
+        Some(m) if m.eq_ignore_ascii_case(b"error") => true,
+        Some(_) => {
+            return Reply::error(&CmdError::err(
+                "CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ))
+        }
+    };
+    let id = id as u64;
+    let hits = call_all(move |_| crate::net::blocked::unblock(id, error)).await;
+    Reply::Int(hits.into_iter().any(|h| h) as i64)
 }
 
 async fn client_kill(c: &mut Client, a: &[Bytes]) -> Reply {

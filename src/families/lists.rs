@@ -41,7 +41,7 @@ fn fill(ctx: &ExecCtx) -> i64 {
 }
 
 /// The list at `key` for writing: None if missing, WRONGTYPE if another type.
-fn list_mut<'c>(ctx: &'c mut ExecCtx, key: &[u8]) -> CmdResult<Option<&'c mut List>> {
+pub(crate) fn list_mut<'c>(ctx: &'c mut ExecCtx, key: &[u8]) -> CmdResult<Option<&'c mut List>> {
     match ctx.lookup_write(key) {
         None => Ok(None),
         Some(Entry {
@@ -74,7 +74,7 @@ fn after_change(ctx: &mut ExecCtx, key: &[u8]) {
     }
 }
 
-fn parse_end(a: &[u8]) -> CmdResult<End> {
+pub(crate) fn parse_end(a: &[u8]) -> CmdResult<End> {
     if a.eq_ignore_ascii_case(b"left") {
         Ok(End::Left)
     } else if a.eq_ignore_ascii_case(b"right") {
@@ -156,7 +156,12 @@ fn rpushx(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 /// Pop up to `count` elements from `end`; None if the key is missing.
-fn pop_n(ctx: &mut ExecCtx, key: &[u8], end: End, count: usize) -> CmdResult<Option<Vec<Bytes>>> {
+pub(crate) fn pop_n(
+    ctx: &mut ExecCtx,
+    key: &[u8],
+    end: End,
+    count: usize,
+) -> CmdResult<Option<Vec<Bytes>>> {
     let Some(l) = list_mut(ctx, key)? else {
         return Ok(None);
     };
@@ -454,7 +459,13 @@ fn lpos(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 /// Check LMOVE's source and destination, then move one element (same shard).
-fn move_local(ctx: &mut ExecCtx, src: &Bytes, dst: &Bytes, from: End, to: End) -> CmdResult<Reply> {
+pub(crate) fn move_local(
+    ctx: &mut ExecCtx,
+    src: &Bytes,
+    dst: &Bytes,
+    from: End,
+    to: End,
+) -> CmdResult<Reply> {
     if list_mut(ctx, src)?.is_none() {
         return Ok(Reply::Nil);
     }
@@ -480,7 +491,7 @@ fn rpoplpush(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 
 /// LMOVE over two shards: the dispatcher holds both keys' locks, so the checks, the pop
 /// and the push are one atomic step to every other client.
-async fn move_cross(db: u16, src: Bytes, dst: Bytes, from: End, to: End) -> Reply {
+pub(crate) async fn move_cross(db: u16, src: Bytes, dst: Bytes, from: End, to: End) -> Reply {
     let src_state = on_key(db, src.clone(), |ctx, k| {
         list_mut(ctx, k).map(|l| l.is_some())
     })
@@ -534,7 +545,7 @@ fn rpoplpush_cross(db: u16, a: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
 }
 
 /// LMPOP's parsed arguments: keys, end, count.
-fn parse_lmpop(a: &[Bytes]) -> CmdResult<(Vec<Bytes>, End, usize)> {
+pub(crate) fn parse_lmpop(a: &[Bytes]) -> CmdResult<(Vec<Bytes>, End, usize)> {
     let bad_numkeys = || CmdError::err("numkeys should be greater than 0");
     let numkeys = parse_i64(&a[1]).map_err(|_| bad_numkeys())?;
     if numkeys <= 0 {
@@ -566,7 +577,12 @@ fn parse_lmpop(a: &[Bytes]) -> CmdResult<(Vec<Bytes>, End, usize)> {
 }
 
 /// Pop from `key` if it holds a list, propagated as LPOP/RPOP key count.
-fn mpop_one(ctx: &mut ExecCtx, key: &Bytes, end: End, count: usize) -> CmdResult<Option<Reply>> {
+pub(crate) fn mpop_one(
+    ctx: &mut ExecCtx,
+    key: &Bytes,
+    end: End,
+    count: usize,
+) -> CmdResult<Option<Reply>> {
     match pop_n(ctx, key, end, count)? {
         Some(v) if !v.is_empty() => {
             let name = if end == End::Left { "LPOP" } else { "RPOP" };

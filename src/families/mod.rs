@@ -2,6 +2,7 @@
 
 pub mod bitmaps;
 pub mod bitops;
+pub mod blocking;
 pub mod connection;
 pub mod hashes;
 pub mod help;
@@ -41,6 +42,7 @@ pub fn register_all(t: &mut TableBuilder) {
     strings::register(t);
     hashes::register(t);
     lists::register(t);
+    blocking::register(t);
     bitmaps::register(t);
     sets::register(t);
     tx_cmds::register(t);

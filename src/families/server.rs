@@ -368,7 +368,7 @@ fn render(out: &mut String, sec: &str, snaps: &[ShardSnapshot]) {
         }
         "clients" => {
             let n: usize = snaps.iter().map(|s| s.clients).sum();
-            let _ = write!(w, "# Clients\r\nconnected_clients:{n}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n", cfg.get_i64("maxclients"));
+            let _ = write!(w, "# Clients\r\nconnected_clients:{n}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:{}\r\n", cfg.get_i64("maxclients"), crate::net::blocked::blocked_clients(), crate::net::blocked::timed_blocked_clients());
         }
         "memory" => {
             let used = crate::alloc::used_memory();

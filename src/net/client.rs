@@ -67,6 +67,8 @@ pub struct Client {
     /// Running EXEC's commands: the transaction holds every lock they need.
     pub in_exec: bool,
     /// Set by MONITOR: the feed of every other client's commands.
+    /// A blocking command that found nothing: the connection waits it out next.
+    pub block: Option<super::blocked::PendingBlock>,
     pub monitor: Option<futures_channel::mpsc::UnboundedReceiver<Bytes>>,
 }
 
@@ -89,6 +91,7 @@ impl Client {
             close: false,
             shutdown: false,
             in_exec: false,
+            block: None,
             monitor: None,
         }
     }

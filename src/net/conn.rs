@@ -254,6 +254,25 @@ pub async fn serve(sock: Socket) {
                 }
             }
         }
+        if let Some(pb) = client.block.take() {
+            // The replies before it went out above; now wait, reading (not running) any
+            // input meanwhile, as Redis does for a blocked client.
+            let limit = tun.query_buffer_limit;
+            match super::blocked::wait(&mut client, pb, &sock, &mut kill, &mut rbuf, limit).await {
+                Some(reply) => {
+                    super::dispatch::emit(&mut client, &mut wbuf, &reply);
+                    if !sock.send(&mut wbuf) {
+                        flush_on_close = false;
+                        break;
+                    }
+                    more_input = !rbuf.is_empty();
+                }
+                None => {
+                    flush_on_close = false;
+                    break;
+                }
+            }
+        }
         if client.shutdown {
             // Like redis-server exiting: no reply, the connection just ends.
             crate::runtime::request_shutdown();

@@ -215,7 +215,7 @@ pub async fn execute(
 }
 
 /// Encode a reply unless CLIENT REPLY says otherwise.
-fn emit(client: &mut Client, out: &mut BytesMut, reply: &Reply) {
+pub fn emit(client: &mut Client, out: &mut BytesMut, reply: &Reply) {
     if client.reply_mode == ReplyMode::On && !client.skip_this {
         encode(reply, client.resp3, out);
     }
@@ -360,7 +360,8 @@ pub async fn run_requests(
             crate::shard::evict::evict_everywhere().await;
         }
         let r = route(cmd, &args);
-        if r == Route::Local && cmd.is_keyed() {
+        let blocking = cmd.has(flags::BLOCKING);
+        if r == Route::Local && cmd.is_keyed() && !blocking {
             // The common case: run on this shard, in one shard access with its stats.
             let (db, now) = (client.db, crate::util::unix_ms_at(prev));
             let done = with_shard(|s| {
@@ -378,7 +379,7 @@ pub async fn run_requests(
                 continue;
             }
         }
-        if let Route::Remote(target) = r {
+        if let (Route::Remote(target), false) = (r, blocking) {
             // Gather the following requests for the same shard into one message.
             let mut batch = vec![(cmd, args)];
             while let Some(next) = reqs.front() {
@@ -386,7 +387,11 @@ pub async fn run_requests(
                     break;
                 }
                 match validate(client, next) {
-                    Ok(c) if c.is_keyed() && route(c, next) == Route::Remote(target) => {
+                    Ok(c)
+                        if c.is_keyed()
+                            && !c.has(flags::BLOCKING)
+                            && route(c, next) == Route::Remote(target) =>
+                    {
                         if let Some(a) = reqs.pop_front() {
                             batch.push((c, a));
                         }
@@ -400,6 +405,13 @@ pub async fn run_requests(
         }
         let reply = execute(client, cmd, &args, false).await;
         record(client, cmd, &args, &reply, lap(&mut prev));
+        if blocking {
+            // Found nothing: the connection waits (outside MULTI; EXEC runs it as is).
+            if let Some(pb) = crate::families::blocking::pending(client.db, cmd, &args, &reply) {
+                client.block = Some(pb);
+                return;
+            }
+        }
         emit(client, out, &reply);
     }
 }

@@ -1,3 +1,4 @@
+pub mod blocked;
 pub mod client;
 pub mod conn;
 pub mod dispatch;

@@ -79,6 +79,11 @@ impl LockTable {
         Some(rx)
     }
 
+    /// Whether a holder has `key` of `db` (or the whole shard) locked.
+    pub fn holds(&self, db: u16, key: &Bytes) -> bool {
+        self.whole || (!self.held.is_empty() && self.held.contains_key(&(db, key.clone())))
+    }
+
     /// Release a lock taken with the same request, then grant waiters in order.
     pub fn unlock(&mut self, req: &LockReq) {
         self.holders = self.holders.saturating_sub(1);

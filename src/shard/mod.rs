@@ -1,6 +1,7 @@
 //! The shard: everything one core owns, touched only by its own thread.
 
 pub mod access;
+pub mod blocking;
 pub mod cbytes;
 pub mod db;
 pub mod dict;
@@ -95,6 +96,8 @@ pub struct Shard {
     pub nshards: usize,
     pub dbs: Vec<Db>,
     pub locks: LockTable,
+    /// Clients blocked on this shard's keys (BLPOP...).
+    pub blocking: blocking::Blocking,
     /// WATCHed keys: each watcher's flag, and whether the key was already logically
     /// expired when watched (its deletion by expiry is then no change, as in Redis).
     pub watches: HashMap<(u16, Bytes), Vec<(WatchFlag, bool)>>,
@@ -152,6 +155,7 @@ impl Shard {
                 })
                 .collect(),
             locks: LockTable::default(),
+            blocking: blocking::Blocking::default(),
             watches: HashMap::new(),
             journal: Journal::default(),
             stats: ShardStats::default(),
@@ -163,6 +167,12 @@ impl Shard {
             rng: SmallRng::from_entropy(),
             expire_cursor: (0, 0),
         }
+    }
+
+    /// Release a transaction's locks, then serve the clients blocked on keys it readied.
+    pub fn unlock(&mut self, req: &locks::LockReq) {
+        self.locks.unlock(req);
+        self.serve_ready();
     }
 
     /// Pick up a CONFIG SET made on any shard.

@@ -28,12 +28,9 @@ impl LockGuard {
     fn release_all(&mut self) {
         for (shard, req) in self.held.drain(..).rev() {
             if shard == crate::shard::mesh::current() {
-                with_shard(|s| s.locks.unlock(&req));
+                with_shard(|s| s.unlock(&req));
             } else {
-                post(
-                    shard,
-                    Box::new(move || with_shard(|s| s.locks.unlock(&req))),
-                );
+                post(shard, Box::new(move || with_shard(|s| s.unlock(&req))));
             }
         }
     }
@@ -122,7 +119,7 @@ pub async fn exec_queued(target: usize, cmd: &'static Command, db: u16, args: Ve
         }
         with_shard(|s| {
             let r = exec_on_shard(s, cmd, db, &args);
-            s.locks.unlock(&req);
+            s.unlock(&req);
             r
         })
     })
