@@ -14,6 +14,9 @@ pub mod server;
 pub mod sets;
 pub mod strings;
 pub mod tx_cmds;
+pub mod zsets;
+pub mod zsets_range;
+pub mod zsets_store;
 
 pub use bitops::{lcs, numbers};
 
@@ -43,5 +46,6 @@ pub fn register_all(t: &mut TableBuilder) {
     lists::register(t);
     bitmaps::register(t);
     sets::register(t);
+    zsets::register(t);
     tx_cmds::register(t);
 }
