@@ -107,6 +107,8 @@ fn all_scripts() -> Vec<Script> {
             out.push(s);
         }
     }
+    // "zz" scripts (the real SHUTDOWN) end the run, whichever file holds them.
+    out.sort_by_key(|s| s.name.starts_with("zz "));
     out
 }
 
