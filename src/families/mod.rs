@@ -15,6 +15,9 @@ pub mod server;
 pub mod sets;
 pub mod strings;
 pub mod tx_cmds;
+pub mod zsets;
+pub mod zsets_range;
+pub mod zsets_store;
 
 pub use bitops::{lcs, numbers};
 
@@ -45,5 +48,6 @@ pub fn register_all(t: &mut TableBuilder) {
     blocking::register(t);
     bitmaps::register(t);
     sets::register(t);
+    zsets::register(t);
     tx_cmds::register(t);
 }
