@@ -124,6 +124,38 @@ fn wakeups(threads: &str) {
     assert_eq!(w.read(), arr(&[&k[0], "q"]));
     assert_eq!(w.read(), Resp::Simple("PONG".into()));
 
+    // Sorted sets: BZPOPMIN / BZPOPMAX / BZMPOP wake on ZADD from any shard.
+    w.send(&rawresp::encode_strs(&["BZPOPMIN", &k[0], &k[1], "0"]));
+    wait_blocked(&mut admin, 1);
+    admin.cmd(&["ZADD", &k[1], "2", "two", "1", "one"]);
+    assert_eq!(w.read(), arr(&[&k[1], "one", "1"]));
+    w.send(&rawresp::encode_strs(&["BZPOPMAX", &k[2], "0"]));
+    wait_blocked(&mut admin, 1);
+    admin.cmd(&["ZADD", &k[2], "7.5", "m"]);
+    assert_eq!(w.read(), arr(&[&k[2], "m", "7.5"]));
+    w.send(&rawresp::encode_strs(&[
+        "BZMPOP", "0", "2", &k[2], &k[0], "MAX", "COUNT", "3",
+    ]));
+    wait_blocked(&mut admin, 1);
+    admin.cmd(&["ZADD", &k[0], "1", "a", "2", "b"]);
+    assert_eq!(
+        w.read(),
+        Resp::Array(Some(vec![
+            Resp::bulk(&k[0]),
+            Resp::Array(Some(vec![arr(&["b", "2"]), arr(&["a", "1"])])),
+        ]))
+    );
+    // A list does not wake a sorted-set waiter.
+    w.send(&rawresp::encode_strs(&["BZPOPMIN", &k[0], "0"]));
+    wait_blocked(&mut admin, 1);
+    admin.cmd(&["RPUSH", &k[0], "l"]);
+    w.assert_silent(Duration::from_millis(100));
+    admin.cmd(&["DEL", &k[0]]);
+    admin.cmd(&["ZADD", &k[0], "3", "z"]);
+    assert_eq!(w.read(), arr(&[&k[0], "z", "3"]));
+    assert_eq!(admin.cmd(&["EXISTS", &k[0], &k[1]]), Resp::Int(1));
+    admin.cmd(&["DEL", &k[1]]);
+
     // A key of another type does not wake a list waiter; a list pushed later does.
     w.send(&rawresp::encode_strs(&["BLPOP", &k[2], "0"]));
     wait_blocked(&mut admin, 1);

@@ -268,6 +268,9 @@ pub fn pending(db: u16, c: &'static Command, a: &[Bytes], reply: &Reply) -> Opti
             let spec = list("lmpop", t, 2, Wrap::AsIs, None)?;
             (keys, &a[1], Reply::NilArray, spec)
         }
+        ("bzpopmin" | "bzpopmax" | "bzmpop", Reply::NilArray) => {
+            return super::blocking_zset::pending(db, c.name, a)
+        }
         _ => return None,
     };
     let retry = spec.dst.as_ref().map(|_| (spec.cmd, spec.template.clone()));

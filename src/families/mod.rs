@@ -3,6 +3,7 @@
 pub mod bitmaps;
 pub mod bitops;
 pub mod blocking;
+pub mod blocking_zset;
 pub mod connection;
 pub mod hashes;
 pub mod help;
@@ -46,6 +47,7 @@ pub fn register_all(t: &mut TableBuilder) {
     hashes::register(t);
     lists::register(t);
     blocking::register(t);
+    blocking_zset::register(t);
     bitmaps::register(t);
     sets::register(t);
     zsets::register(t);

@@ -9,8 +9,7 @@ use bytes::Bytes;
 use super::multikey::on_key;
 use super::numbers::parse_i64;
 use super::zsets::{
-    limits, members_reply, pairs_reply, parse_lex_range, parse_score_range, rank_span,
-    read_zset,
+    limits, members_reply, pairs_reply, parse_lex_range, parse_score_range, rank_span, read_zset,
 };
 use crate::command::table::TableBuilder;
 use crate::command::{ExecCtx, LocalBoxFuture};

@@ -162,7 +162,14 @@ fn parse_numkeys(a: &[Bytes], idx: usize) -> CmdResult<usize> {
 }
 
 /// The options after the keys (from `a[j]`), parsed after the keys' types are checked.
-fn parse_opts(a: &[Bytes], mut j: usize, n: usize, op: Op, store: bool, card: bool) -> CmdResult<Opts> {
+fn parse_opts(
+    a: &[Bytes],
+    mut j: usize,
+    n: usize,
+    op: Op,
+    store: bool,
+    card: bool,
+) -> CmdResult<Opts> {
     let mut o = Opts {
         weights: vec![1.0; n],
         agg: Agg::Sum,
@@ -178,7 +185,8 @@ fn parse_opts(a: &[Bytes], mut j: usize, n: usize, op: Op, store: bool, card: bo
                     .ok_or_else(|| CmdError::err("weight value is not a float"))?;
             }
             j += 1 + n;
-        } else if op != Op::Diff && !card && remaining >= 2 && w.eq_ignore_ascii_case(b"aggregate") {
+        } else if op != Op::Diff && !card && remaining >= 2 && w.eq_ignore_ascii_case(b"aggregate")
+        {
             let v = &a[j + 1];
             o.agg = if v.eq_ignore_ascii_case(b"sum") {
                 Agg::Sum
@@ -241,8 +249,11 @@ fn aggregate(agg: Agg, acc: &mut f64, v: f64) {
 /// The result entries (unordered). Inter and union visit the inputs smallest first, as
 /// Redis does (that order decides float sums).
 fn compute(op: Op, srcs: &[Option<SrcRef>], o: &Opts) -> Vec<(Bytes, f64)> {
-    let mut order: Vec<(Option<SrcRef>, f64)> =
-        srcs.iter().copied().zip(o.weights.iter().copied()).collect();
+    let mut order: Vec<(Option<SrcRef>, f64)> = srcs
+        .iter()
+        .copied()
+        .zip(o.weights.iter().copied())
+        .collect();
     let mut out = Vec::new();
     match op {
         Op::Inter => {
@@ -316,7 +327,11 @@ fn count_inter(srcs: &[Option<SrcRef>], limit: usize) -> i64 {
     };
     let mut n = 0usize;
     first.for_each(|m, _| {
-        if (limit == 0 || n < limit) && order[1..].iter().all(|x| x.is_some_and(|x| x.score(m).is_some())) {
+        if (limit == 0 || n < limit)
+            && order[1..]
+                .iter()
+                .all(|x| x.is_some_and(|x| x.score(m).is_some()))
+        {
             n += 1;
         }
     });
@@ -330,7 +345,9 @@ fn read_op(ctx: &mut ExecCtx, a: &[Bytes], op: Op) -> CmdResult<Reply> {
     let keys = &a[2..2 + n];
     with_srcs(ctx, keys, false, |_| ())?;
     let o = parse_opts(a, 2 + n, n, op, false, false)?;
-    with_srcs(ctx, keys, false, |srcs| read_reply(compute(op, srcs, &o), &o))
+    with_srcs(ctx, keys, false, |srcs| {
+        read_reply(compute(op, srcs, &o), &o)
+    })
 }
 
 fn store_op(ctx: &mut ExecCtx, a: &[Bytes], op: Op) -> CmdResult<Reply> {
@@ -371,7 +388,9 @@ fn zintercard(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let keys = &a[2..2 + n];
     with_srcs(ctx, keys, false, |_| ())?;
     let o = parse_opts(a, 2 + n, n, Op::Inter, false, true)?;
-    with_srcs(ctx, keys, false, |srcs| Reply::Int(count_inter(srcs, o.limit)))
+    with_srcs(ctx, keys, false, |srcs| {
+        Reply::Int(count_inter(srcs, o.limit))
+    })
 }
 
 // ---- the commands, across shards -----------------------------------------------------

@@ -30,7 +30,14 @@ fn rank_spans() {
 
 #[test]
 fn zadd_flag_conflicts() {
-    let f = |nx, xx, gt, lt, incr| ZaddFlags { nx, xx, gt, lt, ch: false, incr };
+    let f = |nx, xx, gt, lt, incr| ZaddFlags {
+        nx,
+        xx,
+        gt,
+        lt,
+        ch: false,
+        incr,
+    };
     assert!(f(true, true, false, false, false).check(1).is_err());
     assert!(f(true, false, true, false, false).check(1).is_err());
     assert!(f(false, false, true, true, false).check(1).is_err());

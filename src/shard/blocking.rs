@@ -65,8 +65,8 @@ pub enum Wrap {
     AsIs,
     /// `[key, reply]` (BLPOP: the popped element).
     KeyValue,
-    /// `[key, ...reply]` (BZPOPMIN: member and score).
-    KeyFlat,
+    /// ZMPOP's `[key, [[member, score]]]` as BZPOPMIN's `[key, member, score]`.
+    KeyMemberScore,
 }
 
 /// What serving a waiter runs: a non-blocking command with the ready key filled in.
@@ -255,13 +255,21 @@ impl Shard {
             let reply = match (spec.wrap, reply) {
                 (_, r @ Reply::Error(_)) | (Wrap::AsIs, r) => r,
                 (Wrap::KeyValue, r) => Reply::Array(vec![Reply::Bulk(key.clone()), r]),
-                (Wrap::KeyFlat, Reply::Array(v)) => {
-                    let mut out = Vec::with_capacity(v.len() + 1);
-                    out.push(Reply::Bulk(key.clone()));
-                    out.extend(v);
-                    Reply::Array(out)
+                (Wrap::KeyMemberScore, Reply::Array(mut v)) => {
+                    let pair = match v.pop() {
+                        Some(Reply::Array(mut pairs)) => pairs.pop(),
+                        _ => None,
+                    };
+                    match pair {
+                        Some(Reply::Array(ms)) => {
+                            let mut out = vec![Reply::Bulk(key.clone())];
+                            out.extend(ms);
+                            Reply::Array(out)
+                        }
+                        _ => Reply::NilArray,
+                    }
                 }
-                (Wrap::KeyFlat, r) => Reply::Array(vec![Reply::Bulk(key.clone()), r]),
+                (Wrap::KeyMemberScore, r) => r,
             };
             deliver(&w.waiter, Served::Reply(reply));
         }
