@@ -3,6 +3,7 @@
 pub mod bitmaps;
 pub mod bitops;
 pub mod connection;
+pub mod geo;
 pub mod hashes;
 pub mod help;
 pub mod introspect;
