@@ -44,5 +44,6 @@ pub fn register_all(t: &mut TableBuilder) {
     lists::register(t);
     bitmaps::register(t);
     sets::register(t);
+    geo::register(t);
     tx_cmds::register(t);
 }
