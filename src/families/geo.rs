@@ -12,13 +12,14 @@ use bytes::Bytes;
 use self::search::{Hit, ScoreScan, Search, Shape, Sort};
 use super::multikey::on_key;
 use super::numbers::{parse_f64, parse_i64, string2d, LongDouble};
+use super::zsets::{limits, read_zset, zadd_generic, ZaddFlags};
 use crate::command::table::TableBuilder;
 use crate::command::{ExecCtx, LocalBoxFuture};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::Reply;
 use crate::shard::value::Value;
 use crate::slot::shard_of_key;
-use crate::types::zset::{Limits, ZSet};
+use crate::types::zset::ZSet;
 
 pub fn register(t: &mut TableBuilder) {
     t.keyed("geoadd", geoadd);
@@ -35,35 +36,6 @@ pub fn register(t: &mut TableBuilder) {
         georadiusbymember_cross,
     );
     t.keyed("georadiusbymember_ro", georadiusbymember_ro);
-}
-
-fn limits(ctx: &ExecCtx) -> Limits {
-    let cfg = &ctx.shard.cfg;
-    Limits::new(
-        cfg.get_i64("zset-max-listpack-entries"),
-        cfg.get_i64("zset-max-listpack-value"),
-    )
-}
-
-/// The sorted set at `key` for reading: None if missing, WRONGTYPE if another type.
-fn read_zset<'c>(ctx: &'c mut ExecCtx, key: &[u8]) -> CmdResult<Option<&'c ZSet>> {
-    match ctx.lookup_read(key) {
-        None => Ok(None),
-        Some(e) => match &e.value {
-            Value::ZSet(z) => Ok(Some(&**z)),
-            _ => Err(CmdError::WrongType),
-        },
-    }
-}
-
-fn write_zset<'c>(ctx: &'c mut ExecCtx, key: &[u8]) -> CmdResult<Option<&'c mut ZSet>> {
-    match ctx.lookup_write(key) {
-        None => Ok(None),
-        Some(e) => match &mut e.value {
-            Value::ZSet(z) => Ok(Some(&mut **z)),
-            _ => Err(CmdError::WrongType),
-        },
-    }
 }
 
 impl ScoreScan for ZSet {
@@ -145,60 +117,30 @@ fn geoadd(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     if (a.len() - at) % 3 != 0 || (nx && xx) {
         return Err(CmdError::Syntax);
     }
-    let mut items: Vec<(f64, &Bytes)> = Vec::with_capacity((a.len() - at) / 3);
+    let mut pairs: Vec<(f64, Bytes)> = Vec::with_capacity((a.len() - at) / 3);
     for t in a[at..].chunks_exact(3) {
         let (lon, lat) = parse_lon_lat(&t[0], &t[1])?;
         let score = hash::encode_score(lon, lat).unwrap_or(0);
-        items.push((score as f64, &t[2]));
+        pairs.push((score as f64, t[2].clone()));
     }
-    if items.is_empty() {
+    if pairs.is_empty() {
         return Err(CmdError::Syntax);
     }
-    let lim = limits(ctx);
-    let exists = write_zset(ctx, key)?.is_some();
-    if !exists {
-        if xx {
-            return Ok(Reply::Int(0));
-        }
-        let maxlen = items.iter().map(|(_, m)| m.len()).max().unwrap_or(0);
-        let z = if items.len() > lim.entries || maxlen > lim.value {
-            ZSet::new_big()
-        } else {
-            ZSet::new()
-        };
-        ctx.set_value(key, Value::ZSet(Box::new(z)), 0, false);
-    }
-    let Some(z) = write_zset(ctx, key)? else {
-        return Ok(Reply::Int(0));
+    let flags = ZaddFlags {
+        nx,
+        xx,
+        ch,
+        ..ZaddFlags::default()
     };
-    let (mut added, mut updated) = (0i64, 0i64);
-    for &(score, m) in &items {
-        match z.score(m) {
-            Some(_) if nx => {}
-            Some(old) => {
-                if old != score {
-                    z.insert(m, score, &lim);
-                    updated += 1;
-                }
-            }
-            None if xx => {}
-            None => {
-                z.insert(m, score, &lim);
-                added += 1;
-            }
-        }
-    }
-    if exists && added + updated > 0 {
-        ctx.modified(key);
-    }
+    let reply = zadd_generic(ctx, key, flags, &pairs)?;
     let mut effect = vec![Bytes::from_static(b"ZADD"), key.clone()];
     effect.extend(a[2..at].iter().cloned());
-    for &(score, m) in &items {
-        effect.push(Bytes::from((score as u64).to_string()));
+    for (score, m) in &pairs {
+        effect.push(Bytes::from((*score as u64).to_string()));
         effect.push(m.clone());
     }
     ctx.propagate_as(effect);
-    Ok(Reply::Int(if ch { added + updated } else { added }))
+    Ok(reply)
 }
 
 fn geodist(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -221,7 +163,7 @@ fn geodist(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn geohash(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
-    let z = read_zset(ctx, &a[1])?;
+    let z = read_zset(ctx, &a[1])?.map(|z| &*z);
     let out = a[2..]
         .iter()
         .map(|m| match z.and_then(|z| z.score(m)) {
@@ -233,7 +175,7 @@ fn geohash(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn geopos(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
-    let z = read_zset(ctx, &a[1])?;
+    let z = read_zset(ctx, &a[1])?.map(|z| &*z);
     let out = a[2..]
         .iter()
         .map(|m| match z.and_then(|z| z.score(m)) {
@@ -289,7 +231,10 @@ impl Kind {
 /// it).
 enum Outcome {
     Reply(Reply),
-    Store { dest: Bytes, items: Vec<(Bytes, f64)> },
+    Store {
+        dest: Bytes,
+        items: Vec<(Bytes, f64)>,
+    },
 }
 
 /// Position of a member of the source set.
@@ -505,7 +450,7 @@ fn store_result(ctx: &mut ExecCtx, dest: &Bytes, items: Vec<(Bytes, f64)>) -> i6
 fn search_local(ctx: &mut ExecCtx, a: &[Bytes], kind: Kind) -> CmdResult<Reply> {
     let outcome = {
         let z = read_zset(ctx, &a[kind.src()])?;
-        run_search(kind, a, z)?
+        run_search(kind, a, z.as_deref())?
     };
     Ok(match outcome {
         Outcome::Reply(r) => r,
@@ -530,15 +475,15 @@ fn search_cross(db: u16, a: Vec<Bytes>, kind: Kind) -> LocalBoxFuture<'static, R
         let src = a[kind.src()].clone();
         let outcome = on_key(db, src, move |ctx, k| {
             let z = read_zset(ctx, k)?;
-            run_search(kind, &a, z)
+            run_search(kind, &a, z.as_deref())
         })
         .await;
         match outcome {
             Err(e) => Reply::error(&e),
             Ok(Outcome::Reply(r)) => r,
-            Ok(Outcome::Store { dest, items }) => Reply::Int(
-                on_key(db, dest, move |ctx, k| store_result(ctx, k, items)).await,
-            ),
+            Ok(Outcome::Store { dest, items }) => {
+                Reply::Int(on_key(db, dest, move |ctx, k| store_result(ctx, k, items)).await)
+            }
         }
     })
 }

@@ -15,6 +15,9 @@ pub mod server;
 pub mod sets;
 pub mod strings;
 pub mod tx_cmds;
+pub mod zsets;
+pub mod zsets_range;
+pub mod zsets_store;
 
 pub use bitops::{lcs, numbers};
 
@@ -44,6 +47,7 @@ pub fn register_all(t: &mut TableBuilder) {
     lists::register(t);
     bitmaps::register(t);
     sets::register(t);
+    zsets::register(t);
     geo::register(t);
     tx_cmds::register(t);
 }
