@@ -292,3 +292,177 @@ fn searches_near_the_poles() {
     assert_eq!(hits[0].score, 4315949642813444.0);
     assert_eq!(hits[1].score, 4503598808108472.0);
 }
+
+// ---- commands on a bare shard ---------------------------------------------------------
+
+mod commands {
+    use std::sync::Arc;
+
+    use bytes::Bytes;
+
+    use crate::command::exec::exec_on_shard;
+    use crate::command::table;
+    use crate::config::Config;
+    use crate::protocol::Reply;
+    use crate::shard::Shard;
+
+    fn run(shard: &mut Shard, line: &str) -> Reply {
+        let args: Vec<Bytes> = line
+            .split(' ')
+            .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+            .collect();
+        let cmd = table::lookup(&args[0]).unwrap_or_else(|| panic!("no command {line}"));
+        exec_on_shard(shard, cmd, 0, &args)
+    }
+
+    fn bulk(s: &str) -> Reply {
+        Reply::Bulk(Bytes::copy_from_slice(s.as_bytes()))
+    }
+
+    fn coord(s: &str) -> Reply {
+        Reply::DoubleText(Bytes::copy_from_slice(s.as_bytes()))
+    }
+
+    fn err(s: &str) -> Reply {
+        Reply::Error(Bytes::copy_from_slice(s.as_bytes()))
+    }
+
+    fn sicily() -> Shard {
+        let mut s = Shard::new(0, 1, Arc::new(Config::default()), 0);
+        assert_eq!(
+            run(
+                &mut s,
+                "GEOADD Sicily 13.361389 38.115556 Palermo 15.087269 37.502669 Catania 13.583333 37.316667 Agrigento"
+            ),
+            Reply::Int(3)
+        );
+        s
+    }
+
+    #[test]
+    fn geoadd_flags() {
+        let mut s = sicily();
+        assert_eq!(run(&mut s, "GEOADD k XX CH 1 2 a"), Reply::Int(0));
+        assert_eq!(run(&mut s, "EXISTS k"), Reply::Int(0));
+        assert_eq!(run(&mut s, "GEOADD k CH 1 2 a 3 4 b"), Reply::Int(2));
+        assert_eq!(run(&mut s, "GEOADD k CH NX 1 3 a 5 6 c"), Reply::Int(1));
+        assert_eq!(run(&mut s, "GEOADD k CH XX 1 3 a 5 6 d"), Reply::Int(1));
+        assert_eq!(run(&mut s, "GEOADD k 1 3 a"), Reply::Int(0));
+        assert_eq!(run(&mut s, "GEOADD k NX XX 1 3 a"), err("ERR syntax error"));
+        assert_eq!(run(&mut s, "GEOADD k 1 3 a 4"), err("ERR syntax error"));
+        assert_eq!(run(&mut s, "GEOADD k NX CH CH"), err("ERR syntax error"));
+        assert_eq!(
+            run(&mut s, "GEOADD k 10 86 a"),
+            err("ERR invalid longitude,latitude pair 10.000000,86.000000")
+        );
+        assert_eq!(
+            run(&mut s, "GEOADD k 10 abc a"),
+            err("ERR value is not a valid float")
+        );
+        assert_eq!(
+            run(&mut s, "TYPE k"),
+            Reply::Simple(Bytes::from_static(b"zset"))
+        );
+        assert_eq!(
+            run(&mut s, "ZSCORE Sicily Palermo"),
+            Reply::Double(3479099956230698.0)
+        );
+    }
+
+    #[test]
+    fn lookups() {
+        let mut s = sicily();
+        assert_eq!(
+            run(&mut s, "GEOPOS Sicily Palermo Nope"),
+            Reply::Array(vec![
+                Reply::Array(vec![
+                    coord("13.36138933897018433"),
+                    coord("38.11555639549629859")
+                ]),
+                Reply::NilArray
+            ])
+        );
+        assert_eq!(
+            run(&mut s, "GEOHASH Sicily Catania Nope"),
+            Reply::Array(vec![bulk("sqdtr74hyu0"), Reply::Nil])
+        );
+        assert_eq!(
+            run(&mut s, "GEODIST Sicily Palermo Catania km"),
+            bulk("166.2742")
+        );
+        assert_eq!(run(&mut s, "GEODIST Sicily Palermo Nope"), Reply::Nil);
+        assert_eq!(
+            run(&mut s, "GEODIST Sicily Palermo Catania yd"),
+            err("ERR unsupported unit provided. please use M, KM, FT, MI")
+        );
+        run(&mut s, "SET str v");
+        assert_eq!(
+            run(&mut s, "GEOPOS str a"),
+            err("WRONGTYPE Operation against a key holding the wrong kind of value")
+        );
+    }
+
+    #[test]
+    fn searches_and_stores() {
+        let mut s = sicily();
+        assert_eq!(
+            run(
+                &mut s,
+                "GEOSEARCH Sicily FROMLONLAT 15 37 BYRADIUS 200 km COUNT 2 ANY"
+            ),
+            Reply::Array(vec![bulk("Agrigento"), bulk("Palermo")])
+        );
+        assert_eq!(
+            run(
+                &mut s,
+                "GEOSEARCHSTORE d Sicily FROMLONLAT 15 37 BYRADIUS 200 km STOREDIST ASC COUNT 2"
+            ),
+            Reply::Int(2)
+        );
+        assert_eq!(
+            run(&mut s, "ZRANGE d 0 -1 WITHSCORES"),
+            Reply::Pairs(vec![
+                (bulk("Catania"), Reply::Double(56.441257870158204)),
+                (bulk("Agrigento"), Reply::Double(130.42348706714702)),
+            ])
+        );
+        assert_eq!(
+            run(&mut s, "GEORADIUS Sicily 15 37 1 km STORE d"),
+            Reply::Int(0)
+        );
+        assert_eq!(run(&mut s, "EXISTS d"), Reply::Int(0));
+        assert_eq!(
+            run(&mut s, "GEORADIUS_RO Sicily 15 37 200 km STORE d"),
+            err("ERR syntax error")
+        );
+        assert_eq!(
+            run(&mut s, "GEOSEARCHSTORE d Sicily FROMLONLAT 15 37 BYRADIUS 200 km WITHDIST"),
+            err("ERR GEOSEARCHSTORE is not compatible with WITHDIST, WITHHASH and WITHCOORD options")
+        );
+        assert_eq!(
+            run(&mut s, "GEORADIUS Sicily 15 37 200 km STORE d WITHHASH"),
+            err("ERR STORE option in GEORADIUS is not compatible with WITHDIST, WITHHASH and WITHCOORD options")
+        );
+        assert_eq!(
+            run(&mut s, "geosearch Sicily fromlonlat 1 1 byradius 1 km any"),
+            err("ERR the ANY argument requires COUNT argument")
+        );
+        assert_eq!(
+            run(&mut s, "geosearch Sicily BYRADIUS 1 km WITHDIST"),
+            err("ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for geosearch")
+        );
+        assert_eq!(
+            run(&mut s, "GEORADIUSBYMEMBER Sicily Nope 1 km"),
+            err("ERR could not decode requested zset member")
+        );
+        // A missing source skips the member and radius checks, not the options.
+        assert_eq!(
+            run(&mut s, "GEORADIUSBYMEMBER missing m abc yd"),
+            Reply::Array(Vec::new())
+        );
+        assert_eq!(
+            run(&mut s, "GEORADIUSBYMEMBER missing m abc yd bogus"),
+            err("ERR syntax error")
+        );
+    }
+}
