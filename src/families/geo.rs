@@ -114,7 +114,7 @@ fn geoadd(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
         }
         at += 1;
     }
-    if (a.len() - at) % 3 != 0 || (nx && xx) {
+    if !(a.len() - at).is_multiple_of(3) || (nx && xx) {
         return Err(CmdError::Syntax);
     }
     let mut pairs: Vec<(f64, Bytes)> = Vec::with_capacity((a.len() - at) / 3);
@@ -203,10 +203,10 @@ enum Kind {
 }
 
 impl Kind {
-    fn from_coords(self) -> bool {
+    fn around_coords(self) -> bool {
         matches!(self, Kind::Radius | Kind::RadiusRo)
     }
-    fn from_member(self) -> bool {
+    fn around_member(self) -> bool {
         matches!(self, Kind::ByMember | Kind::ByMemberRo)
     }
     /// GEOSEARCH syntax (FROM... / BY... options).
@@ -251,12 +251,12 @@ fn run_search(kind: Kind, a: &[Bytes], z: Option<&ZSet>) -> CmdResult<Outcome> {
     let mut shape = Shape::Radius(0.0);
     let mut unit = 1.0;
     let mut store: Option<Bytes> = None;
-    let base = if kind.from_coords() {
+    let base = if kind.around_coords() {
         center = parse_lon_lat(&a[2], &a[3])?;
         let (r, u) = parse_radius(&a[4], &a[5])?;
         (shape, unit) = (Shape::Radius(r), u);
         6
-    } else if kind.from_member() {
+    } else if kind.around_member() {
         // A missing source skips the member and radius, but not the options.
         if let Some(z) = z {
             center = member_pos(z, &a[2])?;
