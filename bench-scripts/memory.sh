@@ -9,7 +9,7 @@
 # Environment:
 #   KEYS=1000000      number of keys
 #   VALUE_SIZE=32     bytes per string value
-#   LOAD=strings      which data set: strings, hashes, sets, lists (see "Data sets")
+#   LOAD=strings      which data set: strings, hashes, sets, lists, zsets (see "Data sets")
 #   ELEMS=10          elements per collection for the typed loads; the issue's
 #                     sizes are KEYS=100000 ELEMS=10 and KEYS=1000 ELEMS=10000
 #   THREADS=1         Tessera shard threads (--threads)
@@ -81,10 +81,23 @@ gen_hashes() { gen_collections HSET hash f 1; }
 gen_sets() { gen_collections SADD set m 0; }
 gen_lists() { gen_collections RPUSH list e 0; }
 
-# >>> TYPED LOADS still to come: zsets (ZADD zset:N 0 m0 ...). <<<
+# ZADD zset:N 0 m0 1 m1 ... : member mJ with score J (integer scores, as a
+# leaderboard would have), ELEMS members per key.
+gen_zsets() {
+    awk -v n="$KEYS" -v e="$ELEMS" '
+    function bulk(s) { printf "$%d\r\n%s\r\n", length(s), s }
+    BEGIN {
+        for (i = 0; i < n; i++) {
+            printf "*%d\r\n", 2 + e * 2
+            bulk("ZADD"); bulk("zset:" i)
+            for (j = 0; j < e; j++) { bulk(j ""); bulk("m" j) }
+        }
+    }'
+}
+
 gen_typed() {
     local type="$1"
-    echo "error: LOAD=$type is not written yet (see TYPED LOADS in $0)" >&2
+    echo "error: unknown LOAD=$type (strings, hashes, sets, lists, zsets)" >&2
     return 1
 }
 

@@ -96,22 +96,20 @@ fn cur_file() -> String {
 }
 
 /// All scripts of all files; a script's name carries its file when not the main one.
-/// Scripts named `zz ...` (SHUTDOWN: they stop both servers) run after every other
-/// script of every file.
 fn all_scripts() -> Vec<Script> {
     let mut out = Vec::new();
     for (name, text) in script_files() {
         FILE.with(|f| *f.borrow_mut() = name.clone());
         for mut s in parse_scripts(&text) {
-            let last = s.name.starts_with("zz ");
             if name != "differential.txt" {
                 s.name = format!("{name}: {}", s.name);
             }
-            out.push((last, s));
+            out.push(s);
         }
     }
-    out.sort_by_key(|(last, _)| *last);
-    out.into_iter().map(|(_, s)| s).collect()
+    // "zz" scripts (the real SHUTDOWN) end the run, whichever file holds them.
+    out.sort_by_key(|s| s.name.starts_with("zz "));
+    out
 }
 
 // ---------------------------------------------------------------------------

@@ -100,6 +100,8 @@ where
         jobs.push((
             shard_of_key(&k, n),
             Box::new(move |s: &mut Shard| {
+                // Hops read thresholds from the config, as whole commands do.
+                s.refresh_config();
                 let mut ctx = ExecCtx::new(s, db);
                 let r = f(&mut ctx, &k);
                 finish(ctx, db, None);
@@ -118,6 +120,7 @@ where
 {
     let shard = shard_of_key(&key, shard_count());
     call(shard, move |s: &mut Shard| {
+        s.refresh_config();
         let mut ctx = ExecCtx::new(s, db);
         let r = f(&mut ctx, &key);
         finish(ctx, db, None);

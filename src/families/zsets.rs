@@ -584,7 +584,7 @@ fn zrandmember(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     })
 }
 
-/// ZRANDMEMBER's entries: `count` distinct ones (all, in order, when count >= size), or
+/// ZRANDMEMBER's entries: `count` distinct ones (all, highest first, when count >= size), or
 /// `|count|` with repetitions when negative.
 fn sample<R: Rng>(z: &ZSet, count: i64, rng: &mut R) -> Vec<(Bytes, f64)> {
     let size = z.len();
@@ -594,7 +594,10 @@ fn sample<R: Rng>(z: &ZSet, count: i64, rng: &mut R) -> Vec<(Bytes, f64)> {
     }
     let n = count as usize;
     if n >= size {
-        return z.to_vec();
+        // Redis hands back the whole set walking it from the top.
+        let mut all = z.to_vec();
+        all.reverse();
+        return all;
     }
     let mut ranks: Vec<usize> = if n * 3 < size {
         let mut seen = std::collections::HashSet::with_capacity(n);

@@ -491,7 +491,10 @@ impl ZSet {
         pairs.sort_by(|a, b| cmp_entry(a.1, &a.0, b.1, &b.0));
         let maxlen = pairs.iter().map(|p| p.0.len()).max().unwrap_or(0);
         if pairs.len() <= lim.entries && maxlen <= lim.value {
-            return ZSet::Pack(Chunk::from_sorted(pairs.iter().map(|(m, s)| (&m[..], *s))));
+            let zero = |s: f64| if s == 0.0 { 0.0 } else { s };
+            return ZSet::Pack(Chunk::from_sorted(
+                pairs.iter().map(|(m, s)| (&m[..], zero(*s))),
+            ));
         }
         let mut big = Big::default();
         for (m, s) in &pairs {
@@ -566,15 +569,17 @@ impl ZSet {
     pub fn insert(&mut self, member: &[u8], score: f64, lim: &Limits) -> bool {
         match self {
             ZSet::Pack(c) => {
+                // A listpack keeps scores as text and reads "-0" back as 0.
+                let norm = if score == 0.0 { 0.0 } else { score };
                 if let Some((pos, old)) = c.find_member(member) {
-                    if old != score {
+                    if old != norm {
                         c.remove_at(pos);
-                        c.insert_sorted(member, score);
+                        c.insert_sorted(member, norm);
                     }
                     return false;
                 }
                 if c.len() < lim.entries && member.len() <= lim.value {
-                    c.insert_sorted(member, score);
+                    c.insert_sorted(member, norm);
                     return true;
                 }
                 self.convert();
