@@ -5,6 +5,7 @@ pub mod bitops;
 pub mod blocking;
 pub mod blocking_zset;
 pub mod connection;
+pub mod geo;
 pub mod hashes;
 pub mod help;
 pub mod introspect;
@@ -51,5 +52,6 @@ pub fn register_all(t: &mut TableBuilder) {
     bitmaps::register(t);
     sets::register(t);
     zsets::register(t);
+    geo::register(t);
     tx_cmds::register(t);
 }

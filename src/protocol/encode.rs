@@ -66,6 +66,8 @@ pub fn encode(reply: &Reply, resp3: bool, out: &mut BytesMut) {
                 bulk(out, text);
             }
         }
+        Reply::DoubleText(text) if resp3 => line(out, b',', text),
+        Reply::DoubleText(text) => bulk(out, text),
         Reply::Bool(b) => match (resp3, b) {
             (true, true) => out.put_slice(b"#t\r\n"),
             (true, false) => out.put_slice(b"#f\r\n"),
@@ -228,6 +230,8 @@ mod tests {
         assert_eq!(enc(&Reply::Double(-f64::NAN), true), ",nan\r\n");
         assert_eq!(enc(&Reply::Verbatim(b("hi")), false), "$2\r\nhi\r\n");
         assert_eq!(enc(&Reply::Verbatim(b("hi")), true), "=6\r\ntxt:hi\r\n");
+        assert_eq!(enc(&Reply::DoubleText(b("1.5")), false), "$3\r\n1.5\r\n");
+        assert_eq!(enc(&Reply::DoubleText(b("1.5")), true), ",1.5\r\n");
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub enum Reply {
     Set(Vec<Reply>),
     /// RESP3 `,`, RESP2 bulk string of the formatted number (Redis's `%.17g` style)
     Double(f64),
+    /// A double already formatted by the command (GEOPOS and WITHCOORD send Redis's
+    /// 17-decimal "human" text): RESP3 `,<text>`, RESP2 bulk string
+    DoubleText(Bytes),
     /// RESP3 `#t`/`#f`, RESP2 `:1`/`:0`
     Bool(bool),
     /// RESP3 `=<len>\r\ntxt:<text>`, RESP2 bulk string
@@ -55,7 +58,11 @@ impl Reply {
     /// Roughly how many bytes the reply encodes to (for output limits).
     pub fn approx_len(&self) -> usize {
         match self {
-            Reply::Simple(b) | Reply::Error(b) | Reply::Bulk(b) | Reply::Verbatim(b) => {
+            Reply::Simple(b)
+            | Reply::Error(b)
+            | Reply::Bulk(b)
+            | Reply::Verbatim(b)
+            | Reply::DoubleText(b) => {
                 b.len() + 16
             }
             Reply::Array(v) | Reply::Set(v) | Reply::Push(v) => {
