@@ -5,6 +5,7 @@ pub mod bitops;
 pub mod connection;
 pub mod hashes;
 pub mod help;
+pub mod hll;
 pub mod introspect;
 pub mod keys;
 pub mod keyspace;
@@ -43,5 +44,6 @@ pub fn register_all(t: &mut TableBuilder) {
     lists::register(t);
     bitmaps::register(t);
     sets::register(t);
+    hll::register(t);
     tx_cmds::register(t);
 }
