@@ -1,28 +1,779 @@
-//! Sorted-set values (ZADD and friends). Placeholder representation until its family lands.
+//! Sorted-set values and their two encodings.
+//!
+//! Entries are ordered by (score, member), scores compared as numbers (so `-0` equals
+//! `0`), ties by memcmp of the members. Both encodings keep entries in packed
+//! [`Chunk`]s: one buffer of `[varint member len][member][score]` entries in order.
+//!
+//! * `listpack`: one chunk, no index. Lookups by member are linear scans, as in a Redis
+//!   listpack; used while the set has at most `zset-max-listpack-entries` members and no
+//!   member is longer than `zset-max-listpack-value` bytes.
+//! * `skiplist` (Redis's name; reported for OBJECT ENCODING): a segmented [`Dict`]
+//!   member -> score (O(1) ZSCORE, stable ZSCAN cursors) plus an ordered vector of
+//!   chunks of at most [`CHUNK_MAX`] entries. A key is located by binary search over the
+//!   chunks' first entries and then a short scan inside one chunk, so inserts, deletes,
+//!   range starts and rank lookups cost O(log n + CHUNK_MAX) plus a sum over the chunk
+//!   counts (a few thousand u32 additions for a million members). Members cost their
+//!   bytes twice (dict node and chunk) but no per-entry pointers or levels, which keeps
+//!   it under Redis's skiplist in memory.
+//!
+//! Conversions follow Redis: listpack -> skiplist when an insert crosses a threshold;
+//! never back, except that stored results (ZUNIONSTORE, ZRANGESTORE...) are built in
+//! whichever encoding their final size calls for ([`ZSet::from_pairs`]).
+//!
+//! Scores are stored compactly: integers of magnitude below 2^53 as a zigzag varint
+//! (shifted left once, so the first byte's low bit is 0), anything else as the byte
+//! `0x01` followed by the 8 bytes of the f64.
 
+use std::cmp::Ordering;
+use std::fmt;
+
+use bytes::Bytes;
+use rand::Rng;
+
+use crate::shard::dict::Dict;
 use crate::shard::value::CBytes;
 
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ZSet {
-    pub items: Vec<CBytes>,
+/// Entries per chunk of the skiplist encoding before it splits in two.
+pub const CHUNK_MAX: usize = 128;
+/// A chunk whose buffer grows past this many bytes splits too (big members).
+const CHUNK_MAX_BYTES: usize = 4096;
+/// Neighbouring chunks merge after a removal when both together hold at most this many.
+const CHUNK_MERGE: usize = CHUNK_MAX / 2;
+
+/// The conversion thresholds (`zset-max-listpack-entries`, `zset-max-listpack-value`).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub entries: usize,
+    pub value: usize,
+}
+
+impl Limits {
+    /// Config values are clamped at 0: a zero threshold makes everything a skiplist.
+    pub fn new(entries: i64, value: i64) -> Limits {
+        Limits {
+            entries: entries.max(0) as usize,
+            value: value.max(0) as usize,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            entries: 128,
+            value: 64,
+        }
+    }
+}
+
+/// Order of two entries: by score (numerically, -0 == 0), then by member bytes.
+#[inline]
+pub fn cmp_entry(s1: f64, m1: &[u8], s2: f64, m2: &[u8]) -> Ordering {
+    if s1 < s2 {
+        Ordering::Less
+    } else if s1 > s2 {
+        Ordering::Greater
+    } else {
+        m1.cmp(m2)
+    }
+}
+
+// ---- entry codec ---------------------------------------------------------------------
+
+fn put_varint(buf: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        buf.push((n as u8 & 0x7f) | 0x80);
+        n >>= 7;
+    }
+    buf.push(n as u8);
+}
+
+/// Read the varint at `pos`: (value, position after it). Buffers are only written by
+/// this module, so they are well formed.
+#[inline]
+fn read_varint(buf: &[u8], mut pos: usize) -> (u64, usize) {
+    let mut n = 0u64;
+    let mut shift = 0;
+    loop {
+        let b = buf[pos];
+        pos += 1;
+        n |= ((b & 0x7f) as u64) << shift;
+        if b & 0x80 == 0 {
+            return (n, pos);
+        }
+        shift += 7;
+    }
+}
+
+/// Scores exactly representable as small integers (and not -0, whose sign matters).
+fn score_as_int(s: f64) -> Option<i64> {
+    if s.fract() == 0.0 && s.abs() < 9.0e15 && !(s == 0.0 && s.is_sign_negative()) {
+        Some(s as i64)
+    } else {
+        None
+    }
+}
+
+fn put_score(buf: &mut Vec<u8>, s: f64) {
+    match score_as_int(s) {
+        Some(i) => {
+            let z = ((i << 1) ^ (i >> 63)) as u64;
+            put_varint(buf, z << 1);
+        }
+        None => {
+            buf.push(1);
+            buf.extend_from_slice(&s.to_le_bytes());
+        }
+    }
+}
+
+#[inline]
+fn read_score(buf: &[u8], pos: usize) -> (f64, usize) {
+    if buf[pos] == 1 {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(&buf[pos + 1..pos + 9]);
+        (f64::from_le_bytes(a), pos + 9)
+    } else {
+        let (v, next) = read_varint(buf, pos);
+        let z = v >> 1;
+        let i = ((z >> 1) as i64) ^ -((z & 1) as i64);
+        (i as f64, next)
+    }
+}
+
+fn encode_entry(buf: &mut Vec<u8>, m: &[u8], s: f64) {
+    put_varint(buf, m.len() as u64);
+    buf.extend_from_slice(m);
+    put_score(buf, s);
+}
+
+/// The entry at `pos`: (member, score, position of the next entry).
+#[inline]
+fn read_entry(buf: &[u8], pos: usize) -> (&[u8], f64, usize) {
+    let (ml, mp) = read_varint(buf, pos);
+    let end = mp + ml as usize;
+    let (s, next) = read_score(buf, end);
+    (&buf[mp..end], s, next)
+}
+
+// ---- chunks --------------------------------------------------------------------------
+
+/// Entries in (score, member) order, packed in one exactly-sized buffer.
+#[derive(Clone, Default, PartialEq)]
+pub struct Chunk {
+    buf: Box<[u8]>,
+    n: u32,
+}
+
+pub struct ChunkIter<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Iterator for ChunkIter<'a> {
+    type Item = (&'a [u8], f64);
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.pos >= self.buf.len() {
+            return None;
+        }
+        let (m, s, next) = read_entry(self.buf, self.pos);
+        self.pos = next;
+        Some((m, s))
+    }
+}
+
+impl Chunk {
+    fn len(&self) -> usize {
+        self.n as usize
+    }
+
+    fn iter(&self) -> ChunkIter<'_> {
+        ChunkIter {
+            buf: &self.buf,
+            pos: 0,
+        }
+    }
+
+    fn first(&self) -> Option<(&[u8], f64)> {
+        self.iter().next()
+    }
+
+    /// Index and offset of the first entry for which `before` is false (`before` must
+    /// hold for a prefix of the entries).
+    fn position(&self, before: &impl Fn(&[u8], f64) -> bool) -> (usize, usize) {
+        let mut pos = 0;
+        let mut i = 0;
+        while pos < self.buf.len() {
+            let (m, s, next) = read_entry(&self.buf, pos);
+            if !before(m, s) {
+                break;
+            }
+            pos = next;
+            i += 1;
+        }
+        (i, pos)
+    }
+
+    /// Offset of entry `i` (the buffer's end for i == len).
+    fn offset_of(&self, i: usize) -> usize {
+        let mut pos = 0;
+        for _ in 0..i {
+            pos = read_entry(&self.buf, pos).2;
+        }
+        pos
+    }
+
+    /// (offset, score) of `m` by a linear scan.
+    fn find_member(&self, m: &[u8]) -> Option<(usize, f64)> {
+        let mut pos = 0;
+        while pos < self.buf.len() {
+            let (em, s, next) = read_entry(&self.buf, pos);
+            if em == m {
+                return Some((pos, s));
+            }
+            pos = next;
+        }
+        None
+    }
+
+    fn insert_at(&mut self, pos: usize, m: &[u8], s: f64) {
+        let mut enc = Vec::with_capacity(m.len() + 12);
+        encode_entry(&mut enc, m, s);
+        let mut v = Vec::with_capacity(self.buf.len() + enc.len());
+        v.extend_from_slice(&self.buf[..pos]);
+        v.extend_from_slice(&enc);
+        v.extend_from_slice(&self.buf[pos..]);
+        self.buf = v.into_boxed_slice();
+        self.n += 1;
+    }
+
+    fn remove_at(&mut self, pos: usize) {
+        let next = read_entry(&self.buf, pos).2;
+        let mut v = Vec::with_capacity(self.buf.len() - (next - pos));
+        v.extend_from_slice(&self.buf[..pos]);
+        v.extend_from_slice(&self.buf[next..]);
+        self.buf = v.into_boxed_slice();
+        self.n -= 1;
+    }
+
+    /// Insert keeping the order (the entry must not be present).
+    fn insert_sorted(&mut self, m: &[u8], s: f64) {
+        let (_, pos) = self.position(&|em, es| cmp_entry(es, em, s, m) == Ordering::Less);
+        self.insert_at(pos, m, s);
+    }
+
+    /// Remove the entry (score, member) if present.
+    fn remove_entry(&mut self, m: &[u8], s: f64) -> bool {
+        let (_, pos) = self.position(&|em, es| cmp_entry(es, em, s, m) == Ordering::Less);
+        if pos < self.buf.len() && read_entry(&self.buf, pos).0 == m {
+            self.remove_at(pos);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Keep the first half, return the second.
+    fn split(&mut self) -> Chunk {
+        let half = self.len() / 2;
+        let at = self.offset_of(half);
+        let right = Chunk {
+            buf: self.buf[at..].into(),
+            n: self.n - half as u32,
+        };
+        self.buf = self.buf[..at].into();
+        self.n = half as u32;
+        right
+    }
+
+    fn append(&mut self, other: &Chunk) {
+        let mut v = Vec::with_capacity(self.buf.len() + other.buf.len());
+        v.extend_from_slice(&self.buf);
+        v.extend_from_slice(&other.buf);
+        self.buf = v.into_boxed_slice();
+        self.n += other.n;
+    }
+
+    fn from_sorted<'a>(entries: impl Iterator<Item = (&'a [u8], f64)>) -> Chunk {
+        let mut v = Vec::new();
+        let mut n = 0;
+        for (m, s) in entries {
+            encode_entry(&mut v, m, s);
+            n += 1;
+        }
+        Chunk {
+            buf: v.into_boxed_slice(),
+            n,
+        }
+    }
+}
+
+// ---- chunk sequences -----------------------------------------------------------------
+
+/// Rank of the first entry for which `before` is false.
+fn partition(chunks: &[Chunk], before: &impl Fn(&[u8], f64) -> bool) -> usize {
+    let ci = chunks.partition_point(|c| c.first().is_some_and(|(m, s)| before(m, s)));
+    if ci == 0 {
+        return 0;
+    }
+    let prefix: usize = chunks[..ci - 1].iter().map(Chunk::len).sum();
+    prefix + chunks[ci - 1].position(before).0
+}
+
+/// The chunk holding rank `r` and the index inside it.
+fn locate(chunks: &[Chunk], mut r: usize) -> Option<(usize, usize)> {
+    for (ci, c) in chunks.iter().enumerate() {
+        if r < c.len() {
+            return Some((ci, r));
+        }
+        r -= c.len();
+    }
+    None
+}
+
+/// Entries of ranks `lo..hi`, in order.
+fn iter_from(chunks: &[Chunk], lo: usize) -> impl Iterator<Item = (&[u8], f64)> + '_ {
+    let (ci, i) = locate(chunks, lo).unwrap_or((chunks.len(), 0));
+    let first = chunks.get(ci).map(|c| ChunkIter {
+        buf: &c.buf,
+        pos: c.offset_of(i),
+    });
+    first
+        .into_iter()
+        .flatten()
+        .chain(chunks.iter().skip(ci + 1).flat_map(Chunk::iter))
+}
+
+/// The skiplist encoding: a member index plus ordered chunks.
+#[derive(Default)]
+pub struct Big {
+    dict: Dict<f64>,
+    chunks: Vec<Chunk>,
+}
+
+impl Big {
+    /// The chunk a new entry (s, m) belongs in.
+    fn chunk_for(&self, m: &[u8], s: f64) -> usize {
+        let ci = self.chunks.partition_point(|c| {
+            c.first()
+                .is_some_and(|(em, es)| cmp_entry(es, em, s, m) != Ordering::Greater)
+        });
+        ci.saturating_sub(1)
+    }
+
+    fn insert_entry(&mut self, m: &[u8], s: f64) {
+        if self.chunks.is_empty() {
+            self.chunks.push(Chunk::default());
+        }
+        let ci = self.chunk_for(m, s);
+        let c = &mut self.chunks[ci];
+        c.insert_sorted(m, s);
+        if c.len() > CHUNK_MAX || (c.buf.len() > CHUNK_MAX_BYTES && c.len() > 1) {
+            let right = c.split();
+            self.chunks.insert(ci + 1, right);
+        }
+    }
+
+    fn remove_entry(&mut self, m: &[u8], s: f64) {
+        let ci = self.chunk_for(m, s);
+        let Some(c) = self.chunks.get_mut(ci) else {
+            return;
+        };
+        c.remove_entry(m, s);
+        let (n, bytes) = (c.len(), c.buf.len());
+        if n == 0 {
+            self.chunks.remove(ci);
+            return;
+        }
+        // Merge with the next chunk when both are small, so deletions do not leave a
+        // long tail of nearly empty chunks.
+        if ci + 1 < self.chunks.len()
+            && n + self.chunks[ci + 1].len() <= CHUNK_MERGE
+            && bytes + self.chunks[ci + 1].buf.len() <= CHUNK_MAX_BYTES
+        {
+            let next = self.chunks.remove(ci + 1);
+            self.chunks[ci].append(&next);
+        }
+    }
+}
+
+/// A sorted set.
+pub enum ZSet {
+    Pack(Chunk),
+    Big(Box<Big>),
+}
+
+impl Default for ZSet {
+    fn default() -> Self {
+        ZSet::new()
+    }
+}
+
+impl fmt::Debug for ZSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ZSet")
+            .field("encoding", &self.encoding())
+            .field("entries", &self.to_vec())
+            .finish()
+    }
+}
+
+impl Clone for ZSet {
+    fn clone(&self) -> Self {
+        match self {
+            ZSet::Pack(c) => ZSet::Pack(c.clone()),
+            ZSet::Big(b) => {
+                let mut dict = Dict::new();
+                for (k, v) in b.dict.iter() {
+                    dict.insert(k.clone(), *v);
+                }
+                ZSet::Big(Box::new(Big {
+                    dict,
+                    chunks: b.chunks.clone(),
+                }))
+            }
+        }
+    }
+}
+
+impl PartialEq for ZSet {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+/// Bounds of a score range (`(1` is exclusive).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoreRange {
+    pub min: f64,
+    pub max: f64,
+    pub min_excl: bool,
+    pub max_excl: bool,
+}
+
+/// One end of a lex range: `-`, `+`, `[x` or `(x`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LexBound {
+    NegInf,
+    PosInf,
+    Incl(Bytes),
+    Excl(Bytes),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LexRange {
+    pub min: LexBound,
+    pub max: LexBound,
 }
 
 impl ZSet {
+    pub fn new() -> ZSet {
+        ZSet::Pack(Chunk::default())
+    }
+
+    /// An empty set in the skiplist encoding (a zero entries threshold asks for it).
+    pub fn new_big() -> ZSet {
+        ZSet::Big(Box::default())
+    }
+
+    /// The empty set a first member of `first_len` bytes calls for (Redis's ZADD).
+    pub fn new_for(first_len: usize, lim: &Limits) -> ZSet {
+        if lim.entries == 0 || first_len > lim.value {
+            ZSet::new_big()
+        } else {
+            ZSet::new()
+        }
+    }
+
+    /// A set of `pairs` (members distinct), in the encoding its size calls for.
+    pub fn from_pairs(mut pairs: Vec<(Bytes, f64)>, lim: &Limits) -> ZSet {
+        pairs.sort_by(|a, b| cmp_entry(a.1, &a.0, b.1, &b.0));
+        let maxlen = pairs.iter().map(|p| p.0.len()).max().unwrap_or(0);
+        if pairs.len() <= lim.entries && maxlen <= lim.value {
+            return ZSet::Pack(Chunk::from_sorted(pairs.iter().map(|(m, s)| (&m[..], *s))));
+        }
+        let mut big = Big::default();
+        for (m, s) in &pairs {
+            big.dict.insert(CBytes::from_slice(m), *s);
+        }
+        for part in pairs.chunks(CHUNK_MAX / 2) {
+            big.chunks
+                .push(Chunk::from_sorted(part.iter().map(|(m, s)| (&m[..], *s))));
+        }
+        ZSet::Big(Box::new(big))
+    }
+
     /// OBJECT ENCODING.
     pub fn encoding(&self) -> &'static str {
-        "listpack"
+        match self {
+            ZSet::Pack(_) => "listpack",
+            ZSet::Big(_) => "skiplist",
+        }
     }
 
     /// Approximate heap bytes (MEMORY USAGE, eviction).
     pub fn mem_usage(&self) -> usize {
-        std::mem::size_of::<Self>() + self.items.iter().map(|i| 16 + i.heap_size()).sum::<usize>()
+        std::mem::size_of::<Self>()
+            + match self {
+                ZSet::Pack(c) => c.buf.len(),
+                ZSet::Big(b) => {
+                    b.dict.table_bytes()
+                        + b.dict
+                            .iter()
+                            .map(|(k, _)| 24 + k.heap_size())
+                            .sum::<usize>()
+                        + b.chunks
+                            .iter()
+                            .map(|c| std::mem::size_of::<Chunk>() + c.buf.len())
+                            .sum::<usize>()
+                }
+            }
     }
 
     pub fn len(&self) -> usize {
-        self.items.len()
+        match self {
+            ZSet::Pack(c) => c.len(),
+            ZSet::Big(b) => b.dict.len(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.len() == 0
+    }
+
+    fn chunks(&self) -> &[Chunk] {
+        match self {
+            ZSet::Pack(c) => std::slice::from_ref(c),
+            ZSet::Big(b) => &b.chunks,
+        }
+    }
+
+    /// The score of `member`.
+    pub fn score(&self, member: &[u8]) -> Option<f64> {
+        match self {
+            ZSet::Pack(c) => c.find_member(member).map(|(_, s)| s),
+            ZSet::Big(b) => b.dict.get(member).copied(),
+        }
+    }
+
+    pub fn contains(&self, member: &[u8]) -> bool {
+        self.score(member).is_some()
+    }
+
+    /// Add `member` or update its score; true when it is new. `score` must not be NaN.
+    /// Converts to the skiplist encoding when a new member crosses a threshold.
+    pub fn insert(&mut self, member: &[u8], score: f64, lim: &Limits) -> bool {
+        match self {
+            ZSet::Pack(c) => {
+                if let Some((pos, old)) = c.find_member(member) {
+                    if old != score {
+                        c.remove_at(pos);
+                        c.insert_sorted(member, score);
+                    }
+                    return false;
+                }
+                if c.len() < lim.entries && member.len() <= lim.value {
+                    c.insert_sorted(member, score);
+                    return true;
+                }
+                self.convert();
+                self.insert(member, score, lim)
+            }
+            ZSet::Big(b) => match b.dict.get_mut(member) {
+                Some(old) => {
+                    let prev = *old;
+                    if prev != score {
+                        *old = score;
+                        b.remove_entry(member, prev);
+                        b.insert_entry(member, score);
+                    }
+                    false
+                }
+                None => {
+                    b.dict.insert(CBytes::from_slice(member), score);
+                    b.insert_entry(member, score);
+                    true
+                }
+            },
+        }
+    }
+
+    /// Switch a listpack to the skiplist encoding.
+    fn convert(&mut self) {
+        if let ZSet::Pack(c) = self {
+            let mut big = Big::default();
+            for (m, s) in c.iter() {
+                big.dict.insert(CBytes::from_slice(m), s);
+            }
+            big.chunks.push(std::mem::take(c));
+            if big.chunks[0].len() > CHUNK_MAX / 2 {
+                let right = big.chunks[0].split();
+                big.chunks.push(right);
+            }
+            *self = ZSet::Big(Box::new(big));
+        }
+    }
+
+    /// Remove `member`; true if it was there.
+    pub fn remove(&mut self, member: &[u8]) -> bool {
+        match self {
+            ZSet::Pack(c) => match c.find_member(member) {
+                Some((pos, _)) => {
+                    c.remove_at(pos);
+                    true
+                }
+                None => false,
+            },
+            ZSet::Big(b) => match b.dict.remove(member) {
+                Some((_, s)) => {
+                    b.remove_entry(member, s);
+                    true
+                }
+                None => false,
+            },
+        }
+    }
+
+    /// All entries in ascending order.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], f64)> + '_ {
+        self.chunks().iter().flat_map(Chunk::iter)
+    }
+
+    /// Owned copies of all entries, ascending.
+    pub fn to_vec(&self) -> Vec<(Bytes, f64)> {
+        self.range(0, self.len())
+    }
+
+    /// 0-based ascending rank of `member`.
+    pub fn rank(&self, member: &[u8]) -> Option<usize> {
+        let s = self.score(member)?;
+        Some(partition(self.chunks(), &|em, es| {
+            cmp_entry(es, em, s, member) == Ordering::Less
+        }))
+    }
+
+    /// Entries of ranks `lo..hi` (ascending; clamped to the set).
+    pub fn range(&self, lo: usize, hi: usize) -> Vec<(Bytes, f64)> {
+        let hi = hi.min(self.len());
+        if lo >= hi {
+            return Vec::new();
+        }
+        iter_from(self.chunks(), lo)
+            .take(hi - lo)
+            .map(|(m, s)| (Bytes::copy_from_slice(m), s))
+            .collect()
+    }
+
+    /// Visit entries of ranks `lo..` in ascending order until `f` returns false.
+    pub fn each_from(&self, lo: usize, mut f: impl FnMut(&[u8], f64) -> bool) {
+        for (m, s) in iter_from(self.chunks(), lo) {
+            if !f(m, s) {
+                break;
+            }
+        }
+    }
+
+    /// The entry of rank `r`.
+    pub fn nth(&self, r: usize) -> Option<(Bytes, f64)> {
+        self.range(r, r + 1).pop()
+    }
+
+    /// Rank of the first entry for which `before(member, score)` is false; `before`
+    /// must be true for a prefix of the order.
+    pub fn partition(&self, before: impl Fn(&[u8], f64) -> bool) -> usize {
+        partition(self.chunks(), &before)
+    }
+
+    /// The ranks `start..end` of the entries inside a score range.
+    pub fn score_ranks(&self, r: &ScoreRange) -> (usize, usize) {
+        let (min, max) = (r.min, r.max);
+        let start = if r.min_excl {
+            self.partition(|_, s| s <= min)
+        } else {
+            self.partition(|_, s| s < min)
+        };
+        let end = if r.max_excl {
+            self.partition(|_, s| s < max)
+        } else {
+            self.partition(|_, s| s <= max)
+        };
+        (start, end.max(start))
+    }
+
+    /// The ranks `start..end` of the entries inside a lex range (meaningful when all
+    /// scores are equal, as in Redis).
+    pub fn lex_ranks(&self, r: &LexRange) -> (usize, usize) {
+        let start = match &r.min {
+            LexBound::NegInf => 0,
+            LexBound::PosInf => self.len(),
+            LexBound::Incl(x) => self.partition(|m, _| m < &x[..]),
+            LexBound::Excl(x) => self.partition(|m, _| m <= &x[..]),
+        };
+        let end = match &r.max {
+            LexBound::NegInf => 0,
+            LexBound::PosInf => self.len(),
+            LexBound::Incl(x) => self.partition(|m, _| m <= &x[..]),
+            LexBound::Excl(x) => self.partition(|m, _| m < &x[..]),
+        };
+        (start, end.max(start))
+    }
+
+    /// Remove the entries of ranks `lo..hi`; returns how many went.
+    pub fn remove_ranks(&mut self, lo: usize, hi: usize) -> usize {
+        let gone = self.range(lo, hi);
+        for (m, _) in &gone {
+            self.remove(m);
+        }
+        gone.len()
+    }
+
+    /// Remove and return up to `count` entries from the low end (or the high end when
+    /// `max`), in pop order.
+    pub fn pop(&mut self, max: bool, count: usize) -> Vec<(Bytes, f64)> {
+        let n = self.len();
+        let count = count.min(n);
+        let mut out = if max {
+            let mut v = self.range(n - count, n);
+            v.reverse();
+            v
+        } else {
+            self.range(0, count)
+        };
+        if count == n {
+            *self = ZSet::new();
+        } else {
+            for (m, _) in &out {
+                self.remove(m);
+            }
+        }
+        out.shrink_to_fit();
+        out
+    }
+
+    /// A uniformly random entry.
+    pub fn random<R: Rng>(&self, rng: &mut R) -> Option<(Bytes, f64)> {
+        if self.is_empty() {
+            return None;
+        }
+        self.nth(rng.gen_range(0..self.len()))
+    }
+
+    /// ZSCAN step: a listpack returns everything with cursor 0 (as Redis does); the
+    /// skiplist walks the dict's hash ranges, so members present throughout are seen.
+    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&[u8], f64)) -> u64 {
+        match self {
+            ZSet::Big(b) => b.dict.scan(cursor, count, |k, v| f(k.as_slice(), *v)),
+            ZSet::Pack(c) => {
+                for (m, s) in c.iter() {
+                    f(m, s);
+                }
+                0
+            }
+        }
     }
 }
+
+#[cfg(test)]
+#[path = "zset_tests.rs"]
+mod tests;
