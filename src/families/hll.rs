@@ -194,7 +194,7 @@ fn pfdebug(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
             if h[4] != hll::SPARSE {
                 return Err(CmdError::err("HLL encoding is not sparse"));
             }
-            Ok(Reply::Simple(Bytes::from(hll::decode_sparse(&h)?)))
+            Ok(Reply::Bulk(Bytes::from(hll::decode_sparse(&h)?)))
         }
         b"encoding" => Ok(Reply::simple(if h[4] == hll::DENSE {
             "dense"

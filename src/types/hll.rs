@@ -161,16 +161,17 @@ impl Op {
     }
 }
 
-/// The opcode at `s[p]` (None if an XZERO is cut short).
-fn op_at(s: &[u8], p: usize) -> Option<Op> {
+/// The opcode at `s[p]`. An XZERO cut short by the end of the string reads its second
+/// byte as 0, as Redis does (its strings end with a NUL), so corrupt values evolve alike.
+fn op_at(s: &[u8], p: usize) -> Op {
     let b = s[p];
-    Some(if b & 0x80 != 0 {
+    if b & 0x80 != 0 {
         Op::Val {
             val: ((b >> 2) & 0x1f) + 1,
             len: (b & 0x03) as usize + 1,
         }
     } else if b & 0x40 != 0 {
-        let lo = *s.get(p + 1)?;
+        let lo = s.get(p + 1).copied().unwrap_or(0);
         Op::Zero {
             len: ((((b & 0x3f) as usize) << 8) | lo as usize) + 1,
             xzero: true,
@@ -180,7 +181,7 @@ fn op_at(s: &[u8], p: usize) -> Option<Op> {
             len: (b & 0x3f) as usize + 1,
             xzero: false,
         }
-    })
+    }
 }
 
 fn push_zeros(out: &mut Vec<u8>, len: usize) {
@@ -203,7 +204,7 @@ fn sparse_runs(body: &[u8], mut f: impl FnMut(usize, usize, u8)) -> Result<(), C
     let mut idx = 0usize;
     let mut p = 0usize;
     while p < body.len() {
-        let op = op_at(body, p).ok_or(Corrupt)?;
+        let op = op_at(body, p);
         if idx + op.len() > REGISTERS {
             return Err(Corrupt);
         }
@@ -259,7 +260,7 @@ fn sparse_set(s: &mut Vec<u8>, index: usize, count: u8, max_bytes: usize) -> Res
     let mut first = 0usize;
     let mut found = None;
     while p < s.len() {
-        let op = op_at(s, p).ok_or(Corrupt)?;
+        let op = op_at(s, p);
         if index < first + op.len() {
             found = Some(op);
             break;
@@ -306,7 +307,12 @@ fn sparse_set(s: &mut Vec<u8>, index: usize, count: u8, max_bytes: usize) -> Res
     if seq.len() > old && s.len() + seq.len() - old > max_bytes {
         return promote_and_set(s, index, count);
     }
-    s.splice(p..p + old, seq);
+    // The string grows by the size difference; an opcode cut short at the end loses
+    // what does not fit, exactly as in Redis.
+    let new_len = s.len() + seq.len() - old;
+    let tail = (p + old).min(s.len());
+    s.splice(p..tail, seq);
+    s.truncate(new_len);
     merge_vals(s, prev.unwrap_or(HDR));
     Ok(true)
 }
@@ -465,7 +471,7 @@ pub fn decode_sparse(s: &[u8]) -> Result<String, Corrupt> {
     let mut out = Vec::new();
     let mut p = HDR;
     while p < s.len() {
-        let op = op_at(s, p).ok_or(Corrupt)?;
+        let op = op_at(s, p);
         out.push(match op {
             Op::Zero { len, xzero: false } => format!("z:{len}"),
             Op::Zero { len, xzero: true } => format!("Z:{len}"),
