@@ -13,6 +13,7 @@ pub mod lists;
 pub mod multikey;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod strings;
 pub mod tx_cmds;
 
@@ -45,5 +46,6 @@ pub fn register_all(t: &mut TableBuilder) {
     bitmaps::register(t);
     sets::register(t);
     hll::register(t);
+    sort::register(t);
     tx_cmds::register(t);
 }
