@@ -107,6 +107,9 @@ fn all_scripts() -> Vec<Script> {
             out.push(s);
         }
     }
+    // Scripts named `zz ...` (SHUTDOWN) end the servers' lives: they run after every
+    // other file's scripts, not just after their own file's.
+    out.sort_by_key(|s| s.name.starts_with("zz "));
     out
 }
 
