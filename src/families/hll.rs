@@ -61,6 +61,9 @@ fn store(ctx: &mut ExecCtx, key: &Bytes, v: Vec<u8>) {
 fn pfadd(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let key = &a[1];
     let limit = max_bytes(ctx);
+    if dense_unchanged(ctx, key, &a[2..])? {
+        return Ok(Reply::Int(0));
+    }
     let (mut h, mut updated) = match load_write(ctx, key)? {
         Some(h) => (h, false),
         None => (hll::new_sparse(), true),
@@ -85,6 +88,25 @@ fn pfadd(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::Int(updated as i64))
 }
 
+/// True when `key` holds a dense HLL that none of `elems` would change: PFADD then
+/// answers 0 without copying the 12 KiB value. (Errors as `load_write` gives them.)
+fn dense_unchanged(ctx: &mut ExecCtx, key: &[u8], elems: &[Bytes]) -> CmdResult<bool> {
+    match ctx.peek_str(key)? {
+        Some(s) if hll::is_valid_hll(s) => {
+            if s[4] != hll::DENSE || elems.is_empty() {
+                return Ok(false);
+            }
+            let regs = &s[hll::HDR..];
+            Ok(elems.iter().all(|e| {
+                let (i, c) = hll::pattern(e);
+                hll::dense_get(regs, i) >= c
+            }))
+        }
+        Some(_) => Err(not_hll()),
+        None => Ok(false),
+    }
+}
+
 /// Fold each loaded HLL into the union, in key order: the first error (type, format or
 /// corruption) wins, as when Redis walks the keys.
 fn union_of(loaded: Vec<CmdResult<Option<Bytes>>>) -> CmdResult<(Box<[u8; REGISTERS]>, bool)> {
@@ -106,12 +128,17 @@ fn pfcount(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
         return Ok(Reply::Int(hll::count_raw(&max) as i64));
     }
     let key = &a[1];
+    // A valid cache answers without copying the value.
+    match ctx.peek_str(key)? {
+        None => return Ok(Reply::Int(0)),
+        Some(s) if hll::is_valid_hll(s) && hll::cache_valid(s) => {
+            return Ok(Reply::Int(hll::cached_card(s) as i64));
+        }
+        Some(_) => {}
+    }
     let Some(mut h) = load_write(ctx, key)? else {
         return Ok(Reply::Int(0));
     };
-    if hll::cache_valid(&h) {
-        return Ok(Reply::Int(hll::cached_card(&h) as i64));
-    }
     // Caching the estimate changes the string: a write, journaled like Redis does.
     let card = hll::count(&h)?;
     hll::set_cached_card(&mut h, card);
