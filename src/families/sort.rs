@@ -18,6 +18,7 @@ use crate::error::{CmdError, CmdResult};
 use crate::protocol::Reply;
 use crate::shard::db::Entry;
 use crate::shard::value::Value;
+use crate::types::zset::{Limits as ZLimits, ZSet};
 use crate::types::List;
 
 pub fn register(t: &mut TableBuilder) {
@@ -172,6 +173,10 @@ pub struct Loaded {
 /// Load the source at `key`: WRONGTYPE unless a list, set or sorted set; missing is an
 /// empty list. Must run on the key's shard.
 fn load(ctx: &mut ExecCtx, key: &[u8], o: &Opts) -> CmdResult<Loaded> {
+    let zlim = ZLimits::new(
+        ctx.shard.cfg.get_i64("zset-max-listpack-entries"),
+        ctx.shard.cfg.get_i64("zset-max-listpack-value"),
+    );
     let e = if o.store.is_some() {
         ctx.lookup_write(key)
     } else {
@@ -180,7 +185,7 @@ fn load(ctx: &mut ExecCtx, key: &[u8], o: &Opts) -> CmdResult<Loaded> {
     enum Src<'a> {
         List(&'a List),
         Set(Vec<Bytes>),
-        ZSet(&'a crate::types::ZSet),
+        ZSet(&'a ZSet),
     }
     // A missing key sorts as an empty list (Redis makes one), not as a set.
     let missing = e.is_none();
@@ -189,7 +194,18 @@ fn load(ctx: &mut ExecCtx, key: &[u8], o: &Opts) -> CmdResult<Loaded> {
         Some(Entry { value, .. }) => match value {
             Value::List(l) => Src::List(l),
             Value::Set(s) => Src::Set(s.members()),
-            Value::ZSet(z) => Src::ZSet(z),
+            Value::ZSet(z) => {
+                // Redis converts a listpack sorted set to a skiplist for SORT (even
+                // SORT_RO), and OBJECT ENCODING shows it afterwards.
+                if z.encoding() == "listpack" {
+                    let mut big = ZSet::new_big();
+                    for (m, sc) in z.iter() {
+                        big.insert(m, sc, &zlim);
+                    }
+                    **z = big;
+                }
+                Src::ZSet(z)
+            }
             _ => return Err(CmdError::WrongType),
         },
     };

@@ -18,13 +18,20 @@ fn run(shard: &mut Shard, line: &str) -> Reply {
         .split(' ')
         .map(|s| Bytes::copy_from_slice(s.as_bytes()))
         .collect();
-    let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
+    let mut name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
+    if name == "object" {
+        name = format!("object|{}", String::from_utf8_lossy(&args[1]).to_ascii_lowercase());
+    }
     let cmd = table::lookup(name.as_bytes()).unwrap_or_else(|| panic!("no command {name}"));
     exec_on_shard(shard, cmd, 0, &args)
 }
 
 fn shard() -> Shard {
     Shard::new(0, 1, Arc::new(Config::default()), 0)
+}
+
+fn bulk(s: &str) -> Reply {
+    Reply::Bulk(Bytes::copy_from_slice(s.as_bytes()))
 }
 
 fn bulks(v: &[&str]) -> Reply {
@@ -121,5 +128,9 @@ fn sort_zset_keeps_score_order_with_nosort() {
     assert_eq!(run(&mut s, "SORT z BY nosort"), bulks(&["c", "a", "b", "d"]));
     assert_eq!(run(&mut s, "SORT z BY nosort LIMIT 1 2"), bulks(&["a", "b"]));
     assert_eq!(run(&mut s, "SORT z BY nosort DESC LIMIT 1 2"), bulks(&["b", "a"]));
+    assert_eq!(run(&mut s, "OBJECT ENCODING z"), bulk("skiplist"));
     assert_eq!(run(&mut s, "SORT z ALPHA"), bulks(&["a", "b", "c", "d"]));
+    assert_eq!(run(&mut s, "SORT z BY nosort ALPHA"), bulks(&["c", "a", "b", "d"]));
+    assert_eq!(run(&mut s, "SORT z BY nosort STORE d"), Reply::Int(4));
+    assert_eq!(run(&mut s, "LRANGE d 0 -1"), bulks(&["c", "a", "b", "d"]));
 }
