@@ -7,6 +7,10 @@ use super::meta::{BeginSearch, CommandMeta, FindKeys};
 /// Positions of the key arguments of `args` (args[0] is the command name).
 pub fn key_positions(meta: &CommandMeta, args: &[Bytes], out: &mut Vec<usize>) {
     out.clear();
+    if meta.name == "sort" {
+        sort_keys(args, out);
+        return;
+    }
     if meta.key_specs.is_empty() {
         if meta.first_key > 0 {
             range(args.len(), meta.first_key, meta.last_key, meta.step, out);
@@ -111,4 +115,50 @@ fn range(argc: usize, first: i32, last: i32, step: i32, out: &mut Vec<usize>) {
         out.push(i);
         i += step;
     }
+}
+
+/// SORT's keys as Redis's own extractor finds them: the sorted key and the last STORE
+/// destination (LIMIT skips two arguments, BY and GET one).
+fn sort_keys(args: &[Bytes], out: &mut Vec<usize>) {
+    if args.len() < 2 {
+        return;
+    }
+    out.push(1);
+    let mut store = None;
+    let mut i = 2;
+    while i < args.len() {
+        let a = &args[i];
+        if a.eq_ignore_ascii_case(b"limit") {
+            i += 2;
+        } else if a.eq_ignore_ascii_case(b"get") || a.eq_ignore_ascii_case(b"by") {
+            i += 1;
+        } else if a.eq_ignore_ascii_case(b"store") && i + 1 < args.len() {
+            store = Some(i + 1);
+        }
+        i += 1;
+    }
+    out.extend(store);
+}
+
+/// Whether a call reads keys that cannot be known before it runs, so it must see (and
+/// lock) every shard: SORT/SORT_RO with a BY or GET pattern that substitutes `*`.
+pub fn needs_every_shard(meta: &CommandMeta, args: &[Bytes]) -> bool {
+    if meta.name != "sort" && meta.name != "sort_ro" {
+        return false;
+    }
+    let mut i = 2;
+    while i + 1 < args.len() {
+        let a = &args[i];
+        if a.eq_ignore_ascii_case(b"limit") {
+            i += 3;
+            continue;
+        }
+        if (a.eq_ignore_ascii_case(b"by") || a.eq_ignore_ascii_case(b"get"))
+            && args[i + 1].contains(&b'*')
+        {
+            return true;
+        }
+        i += 1;
+    }
+    false
 }

@@ -8,6 +8,7 @@ pub mod connection;
 pub mod geo;
 pub mod hashes;
 pub mod help;
+pub mod hll;
 pub mod introspect;
 pub mod keys;
 pub mod keyspace;
@@ -15,6 +16,7 @@ pub mod lists;
 pub mod multikey;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod strings;
 pub mod tx_cmds;
 pub mod zsets;
@@ -53,5 +55,7 @@ pub fn register_all(t: &mut TableBuilder) {
     sets::register(t);
     zsets::register(t);
     geo::register(t);
+    hll::register(t);
+    sort::register(t);
     tx_cmds::register(t);
 }

@@ -11,7 +11,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::client::{Client, QueuedCommand, ReplyMode};
 use crate::command::exec::{exec_on_shard, exec_on_shard_at};
-use crate::command::keys::key_positions;
+use crate::command::keys::{key_positions, needs_every_shard};
 use crate::command::{flags, table, Command, Handler};
 use crate::error::CmdError;
 use crate::protocol::{encode, Reply};
@@ -50,6 +50,9 @@ pub fn route(cmd: &Command, args: &[Bytes]) -> Route {
                     Some(k) => to_route(shard_of_key(k, n)),
                     None => Route::Local,
                 };
+            }
+            if cmd.has(flags::MOVABLEKEYS) && needs_every_shard(cmd.meta, args) {
+                return Route::Cross;
             }
             let mut pos = Vec::new();
             key_positions(cmd.meta, args, &mut pos);

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 
 use crate::command::exec::exec_on_shard;
-use crate::command::keys::key_positions;
+use crate::command::keys::{key_positions, needs_every_shard};
 use crate::command::{Command, CrossFn};
 use crate::protocol::Reply;
 use crate::shard::locks::{LockKey, LockReq};
@@ -69,6 +69,13 @@ pub async fn lock_all() -> LockGuard {
 /// The keys of `args` grouped by owning shard, as lock requests.
 pub fn key_locks(cmd: &Command, db: u16, args: &[Bytes], into: &mut BTreeMap<usize, LockReq>) {
     let n = shard_count();
+    if needs_every_shard(cmd.meta, args) {
+        // Keys derived from the data (SORT BY/GET patterns) may live anywhere.
+        for s in 0..n {
+            into.insert(s, LockReq::Whole);
+        }
+        return;
+    }
     let mut pos = Vec::new();
     key_positions(cmd.meta, args, &mut pos);
     for p in pos {

@@ -1,6 +1,7 @@
 //! The collection types stored in the keyspace, each with Redis's encodings.
 
 pub mod hash;
+pub mod hll;
 pub mod list;
 pub mod set;
 pub mod zset;
