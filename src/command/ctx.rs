@@ -233,6 +233,26 @@ impl<'a> ExecCtx<'a> {
         self.shard.touch_key(db, key);
     }
 
+    /// Publish keyspace notification `event` (Redis's name, e.g. "set", "lpush") of
+    /// `class` (`pubsub::notify::class::*`) for `key` in this database. With
+    /// notifications off this is one flag test.
+    #[inline]
+    pub fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        let flags = self.shard.tun.notify;
+        if flags & class != 0 {
+            crate::pubsub::notify::emit(flags, class, event, self.db, key);
+        }
+    }
+
+    /// `notify` for a key of another database (MOVE's `move_to`).
+    #[inline]
+    pub fn notify_db(&mut self, class: u32, event: &'static str, db: u16, key: &[u8]) {
+        let flags = self.shard.tun.notify;
+        if flags & class != 0 {
+            crate::pubsub::notify::emit(flags, class, event, db, key);
+        }
+    }
+
     /// Journal `effect` instead of the command's own arguments.
     pub fn propagate_as(&mut self, effect: Vec<Bytes>) {
         self.propagate = Some(effect);

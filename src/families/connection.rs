@@ -29,6 +29,7 @@ pub fn register(t: &mut TableBuilder) {
         }
         Reply::Ok
     });
+    t.conn("reset", |c, _| Box::pin(reset(c)));
     t.conn_sync("auth", auth);
     t.conn_sync("select", select);
     t.conn_sync("client|id", |c, _| Reply::Int(c.id as i64));
@@ -46,16 +47,49 @@ pub fn register(t: &mut TableBuilder) {
     t.conn_sync("client|help", |_, _| super::help::help("client"));
 }
 
+/// RESET: the connection's state as if it had just connected (Redis's
+/// clearClientConnectionState): no MULTI, WATCH, MONITOR or subscriptions, database 0,
+/// RESP2, default user, no name, replies on, no-evict off.
+async fn reset(c: &mut Client) -> Reply {
+    if c.monitor.take().is_some() {
+        crate::net::monitor::remove(c.id);
+    }
+    c.multi = None;
+    c.multi_error = false;
+    super::tx_cmds::unwatch_all(c).await;
+    c.pubsub.reset();
+    c.db = 0;
+    c.resp3 = false;
+    c.authenticated = server().config().requirepass().is_none();
+    c.reply_mode = ReplyMode::On;
+    c.skip_next = false;
+    {
+        let mut i = c.info.borrow_mut();
+        i.db = 0;
+        i.resp = 2;
+        i.multi = -1;
+        i.name = None;
+        i.no_evict = false;
+        i.flags = "N".into();
+        i.pubsub = [0; 3];
+    }
+    Reply::simple("RESET")
+}
+
 fn ping(c: &mut Client, a: &[Bytes]) -> Reply {
     if a.len() > 2 {
         return Reply::error(&CmdError::WrongArity("ping".into()));
     }
+    if !c.resp3 && c.pubsub.subscribed() {
+        // RESP2 subscribed mode: Redis answers in the shape of a message.
+        return Reply::Array(vec![
+            Reply::Bulk(Bytes::from_static(b"pong")),
+            Reply::Bulk(a.get(1).cloned().unwrap_or_default()),
+        ]);
+    }
     match a.get(1) {
         Some(m) => Reply::Bulk(m.clone()),
-        None => {
-            let _ = c;
-            Reply::simple("PONG")
-        }
+        None => Reply::simple("PONG"),
     }
 }
 
@@ -224,7 +258,7 @@ fn client_reply(c: &mut Client, a: &[Bytes]) -> Reply {
 pub fn format_client(i: &ClientInfo) -> String {
     let now = now_ms();
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl={} oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl={} oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
         i.id,
         i.addr,
         i.laddr,
@@ -234,6 +268,9 @@ pub fn format_client(i: &ClientInfo) -> String {
         now.saturating_sub(i.last_cmd_ms) / 1000,
         if i.no_evict { "e" } else { &i.flags },
         i.db,
+        i.pubsub[0],
+        i.pubsub[1],
+        i.pubsub[2],
         i.multi,
         i.qbuf,
         i.obl,

@@ -10,6 +10,7 @@ pub mod keys;
 pub mod keyspace;
 pub mod lists;
 pub mod multikey;
+pub mod pubsub;
 pub mod server;
 pub mod sets;
 pub mod strings;
@@ -44,4 +45,5 @@ pub fn register_all(t: &mut TableBuilder) {
     bitmaps::register(t);
     sets::register(t);
     tx_cmds::register(t);
+    pubsub::register(t);
 }

@@ -36,6 +36,8 @@ pub struct ClientInfo {
     pub kill: bool,
     pub no_evict: bool,
     pub flags: String,
+    /// Subscriptions: channels, patterns, shard channels (sub= psub= ssub=).
+    pub pubsub: [usize; 3],
 }
 
 pub struct QueuedCommand {
@@ -68,6 +70,8 @@ pub struct Client {
     pub in_exec: bool,
     /// Set by MONITOR: the feed of every other client's commands.
     pub monitor: Option<futures_channel::mpsc::UnboundedReceiver<Bytes>>,
+    /// Pub/sub subscriptions and the queue their messages arrive on.
+    pub pubsub: super::pubsub::ClientPubSub,
 }
 
 impl Client {
@@ -90,6 +94,7 @@ impl Client {
             shutdown: false,
             in_exec: false,
             monitor: None,
+            pubsub: super::pubsub::ClientPubSub::new(id),
         }
     }
 }
