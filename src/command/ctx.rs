@@ -106,6 +106,11 @@ impl<'a> ExecCtx<'a> {
             None => {
                 if stats {
                     st.keyspace_misses += 1;
+                    let flags = tun.notify;
+                    if flags & crate::pubsub::notify::class::KEY_MISS != 0 {
+                        let class = crate::pubsub::notify::class::KEY_MISS;
+                        crate::pubsub::notify::emit(flags, class, "keymiss", self.db, key);
+                    }
                 }
                 None
             }
@@ -207,6 +212,7 @@ impl<'a> ExecCtx<'a> {
             }
             None => {
                 dbm.insert(CBytes::from_bytes(key), entry);
+                self.notify(crate::pubsub::notify::class::NEW, "new", key);
             }
         }
         self.modified(key);
