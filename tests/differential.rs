@@ -107,7 +107,11 @@ fn all_scripts() -> Vec<Script> {
             out.push(s);
         }
     }
-    out
+    // Scripts named "zz ..." (the real SHUTDOWN) run after every file's scripts.
+    let (mut rest, last): (Vec<Script>, Vec<Script>) =
+        out.into_iter().partition(|s| !s.name.starts_with("zz "));
+    rest.extend(last);
+    rest
 }
 
 // ---------------------------------------------------------------------------

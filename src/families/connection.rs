@@ -282,6 +282,8 @@ pub fn format_client(i: &ClientInfo) -> String {
 async fn client_list(c: &mut Client, a: &[Bytes]) -> Reply {
     // One filter, as Redis takes it: TYPE <type> or ID <id> [<id> ...].
     let mut ids: Option<Vec<u64>> = None;
+    // TYPE normal / pubsub: whether a subscribed (flags=P) client is shown.
+    let mut pubsub_type: Option<bool> = None;
     if a.len() == 4 && a[2].eq_ignore_ascii_case(b"type") {
         let t = a[3].to_ascii_lowercase();
         if !matches!(
@@ -293,8 +295,10 @@ async fn client_list(c: &mut Client, a: &[Bytes]) -> Reply {
                 String::from_utf8_lossy(&a[3])
             )));
         }
-        if t != b"normal" {
-            ids = Some(vec![]);
+        match t.as_slice() {
+            b"normal" => pubsub_type = Some(false),
+            b"pubsub" => pubsub_type = Some(true),
+            _ => ids = Some(vec![]),
         }
     } else if a.len() >= 4 && a[2].eq_ignore_ascii_case(b"id") {
         let mut v = Vec::new();
@@ -322,6 +326,9 @@ async fn client_list(c: &mut Client, a: &[Bytes]) -> Reply {
     let mut out = String::new();
     for (id, line) in rows {
         if ids.as_ref().is_some_and(|v| !v.contains(&id)) {
+            continue;
+        }
+        if pubsub_type.is_some_and(|p| p != line.contains(" flags=P ")) {
             continue;
         }
         out.push_str(&line);
@@ -393,15 +400,19 @@ async fn client_kill(c: &mut Client, a: &[Bytes]) -> Reply {
             _ => return Reply::error(&CmdError::Syntax),
         }
     }
-    let only_normal = typ.as_deref().is_none_or(|t| t == b"normal");
+    // TYPE: None any, Some(false) normal, Some(true) pubsub (subscribed clients).
+    let pubsub_type = match typ.as_deref() {
+        None => None,
+        Some(b"normal") => Some(false),
+        Some(b"pubsub") => Some(true),
+        Some(_) => return Reply::Int(0),
+    };
     let except = if skipme { Some(me) } else { None };
     let n: usize = call_all(move |_| {
-        if !only_normal {
-            return 0;
-        }
         let (addr, laddr) = (addr.clone(), laddr.clone());
         registry::kill_where(except, move |i| {
-            id.is_none_or(|x| x == i.id)
+            pubsub_type.is_none_or(|p| p == (i.flags == "P"))
+                && id.is_none_or(|x| x == i.id)
                 && addr.as_ref().is_none_or(|x| *x == i.addr)
                 && laddr.as_ref().is_none_or(|x| *x == i.laddr)
         })
