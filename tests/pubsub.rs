@@ -9,7 +9,6 @@
 mod common;
 mod rawresp;
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use common::TestServer;
@@ -436,6 +435,8 @@ fn disconnect_and_reset_clean_up() {
         assert_eq!(int(&mut q, &["PUBLISH", "gone", "x"]), 12);
         // RESET on one: gone at once.
         let mut last = conns.pop().unwrap();
+        assert_eq!(read_msg(&mut last).0, "message");
+        assert_eq!(read_msg(&mut last).0, "pmessage");
         assert_eq!(last.cmd(&["RESET"]), Resp::Simple("RESET".into()));
         assert_eq!(last.cmd(&["GET", "a"]), Resp::Bulk(None));
         assert_eq!(numsub(&mut q, "gone"), 5);
@@ -604,6 +605,10 @@ fn notifications(srv: &TestServer, classes: &str, cmds: &[&[&str]], expect: usiz
     let mut s = RawConn::connect(srv.port);
     sub(&mut s, "PSUBSCRIBE", &["__key*@*__:*"]);
     for cmd in cmds {
+        if let ["__sleep_ms", ms] = cmd {
+            std::thread::sleep(Duration::from_millis(ms.parse().unwrap()));
+            continue;
+        }
         let r = c.cmd(cmd);
         assert!(!matches!(r, Resp::Error(_)), "{cmd:?} -> {r:?}");
     }
@@ -847,7 +852,7 @@ fn keyspace_classes_new_miss_expired_alias() {
             "Ex",
             &[
                 &["SET", "lazy", "1", "PX", "1"],
-                &["DEBUG", "SLEEP", "0.01"],
+                &["__sleep_ms", "10"],
                 &["GET", "lazy"],
             ],
             1,
@@ -883,7 +888,14 @@ fn keyspace_evicted() {
             }
             c.send(&out);
             for _ in 0..128 {
-                assert_eq!(c.read(), Resp::ok());
+                // Deep pipelines on several shards may get OOM before the other shards
+                // shed keys (the eviction tests cover that); evictions happen either way.
+                let r = c.read();
+                assert!(
+                    r == Resp::ok()
+                        || r == Resp::err("OOM command not allowed when used memory > 'maxmemory'."),
+                    "{r:?}"
+                );
             }
         }
         let evicted = info_field(&mut c, "stats", "evicted_keys");

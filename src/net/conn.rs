@@ -252,6 +252,11 @@ pub async fn serve(sock: Socket) {
         }
         if !wbuf.is_empty() {
             let out = wbuf.len() as u64;
+            // Checked before the bytes go out, as Redis checks when it queues a reply.
+            if super::pubsub::output_limit_reached(&mut client, sock.unsent() + wbuf.len()) {
+                flush_on_close = false;
+                break;
+            }
             if !sock.send(&mut wbuf) {
                 flush_on_close = false;
                 break;
@@ -259,10 +264,6 @@ pub async fn serve(sock: Socket) {
             crate::shard::with_shard(|s| s.stats.net_output_bytes += out);
             if wbuf.capacity() > 1 << 20 {
                 wbuf = BytesMut::with_capacity(READ_CHUNK);
-            }
-            if super::pubsub::output_limit_reached(&mut client, sock.unsent()) {
-                flush_on_close = false;
-                break;
             }
             if sock.unsent() > OUT_HIGH {
                 match drain(&sock, &mut kill, &mut rbuf, &parser, tun.query_buffer_limit, &mut client).await {

@@ -175,12 +175,15 @@ pub fn deliver(
     let mut out = BytesMut::with_capacity(first.approx_len());
     encode_delivery(&first, client.resp3, &mut out);
     client.pubsub.flush_into(client.resp3, &mut out);
+    if output_limit_reached(client, sock.unsent() + out.len()) {
+        return false;
+    }
     let n = out.len() as u64;
     if !sock.send(&mut out) {
         return false;
     }
     crate::shard::with_shard(|s| s.stats.net_output_bytes += n);
-    !output_limit_reached(client, sock.unsent())
+    true
 }
 
 fn bulk(out: &mut BytesMut, b: &[u8]) {
