@@ -57,6 +57,45 @@ mod tests {
     use super::*;
     use crate::pubsub::{with_registry, Delivery, Subscriber};
 
+    fn tunables(text: &str) -> crate::shard::Tunables {
+        let cwd = std::env::current_dir().expect("cwd");
+        let c = crate::config::Config::load_in(&cwd, Some("-"), &[], Some(text)).expect("config");
+        crate::shard::Tunables::from_config(&c)
+    }
+
+    #[test]
+    fn classes_reach_the_shard_tunables() {
+        for (letter, bit) in [
+            ("K", class::KEYSPACE),
+            ("E", class::KEYEVENT),
+            ("g", class::GENERIC),
+            ("$", class::STRING),
+            ("l", class::LIST),
+            ("s", class::SET),
+            ("h", class::HASH),
+            ("z", class::ZSET),
+            ("x", class::EXPIRED),
+            ("e", class::EVICTED),
+            ("t", class::STREAM),
+            ("m", class::KEY_MISS),
+            ("d", class::MODULE),
+            ("n", class::NEW),
+        ] {
+            let t = tunables(&format!("notify-keyspace-events {letter}"));
+            assert_eq!(t.notify, bit, "class {letter}");
+        }
+        let a = tunables("notify-keyspace-events KA").notify;
+        assert_eq!(a & (class::NEW | class::KEY_MISS), 0, "A has neither n nor m");
+        assert_eq!(a & class::ALL, class::ALL);
+        assert_eq!(tunables("").notify, 0);
+    }
+
+    #[test]
+    fn output_limits_reach_the_shard_tunables() {
+        let t = tunables("client-output-buffer-limit pubsub 1mb 512kb 7 normal 10 20 30");
+        assert_eq!(t.obl, [(10, 20, 30), (256 << 20, 64 << 20, 60), (1 << 20, 512 << 10, 7)]);
+    }
+
     #[test]
     fn channel_names() {
         assert_eq!(channel("__keyspace@", 3, b"k:1"), "__keyspace@3__:k:1");
