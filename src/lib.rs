@@ -7,6 +7,7 @@ pub mod error;
 pub mod families;
 pub mod net;
 pub mod protocol;
+pub mod pubsub;
 pub mod runtime;
 pub mod server;
 pub mod shard;

@@ -106,6 +106,11 @@ impl<'a> ExecCtx<'a> {
             None => {
                 if stats {
                     st.keyspace_misses += 1;
+                    let flags = tun.notify;
+                    if flags & crate::pubsub::notify::class::KEY_MISS != 0 {
+                        let class = crate::pubsub::notify::class::KEY_MISS;
+                        crate::pubsub::notify::emit(flags, class, "keymiss", self.db, key);
+                    }
                 }
                 None
             }
@@ -207,6 +212,7 @@ impl<'a> ExecCtx<'a> {
             }
             None => {
                 dbm.insert(CBytes::from_bytes(key), entry);
+                self.notify(crate::pubsub::notify::class::NEW, "new", key);
             }
         }
         self.modified(key);
@@ -232,6 +238,26 @@ impl<'a> ExecCtx<'a> {
         let db = self.db;
         self.shard.touch_key(db, key);
         self.shard.blocking.signal(db, key);
+    }
+
+    /// Publish keyspace notification `event` (Redis's name, e.g. "set", "lpush") of
+    /// `class` (`pubsub::notify::class::*`) for `key` in this database. With
+    /// notifications off this is one flag test.
+    #[inline]
+    pub fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        let flags = self.shard.tun.notify;
+        if flags & class != 0 {
+            crate::pubsub::notify::emit(flags, class, event, self.db, key);
+        }
+    }
+
+    /// `notify` for a key of another database (MOVE's `move_to`).
+    #[inline]
+    pub fn notify_db(&mut self, class: u32, event: &'static str, db: u16, key: &[u8]) {
+        let flags = self.shard.tun.notify;
+        if flags & class != 0 {
+            crate::pubsub::notify::emit(flags, class, event, db, key);
+        }
     }
 
     /// Journal `effect` instead of the command's own arguments.

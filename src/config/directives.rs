@@ -265,7 +265,7 @@ pub static DIRECTIVES: &[Directive] = &[
     d("bind-source-addr", Kind::Str(StrCheck::None), "").nullable(),
     d("bio_cpulist", Kind::Str(StrCheck::None), "").imm().nullable(),
     d("busy-reply-threshold", int(0, i64::MAX), "5000").alias(&["lua-time-limit"]),
-    d("client-output-buffer-limit", Kind::ClientOutputBufferLimit, "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
+    d("client-output-buffer-limit", Kind::ClientOutputBufferLimit, "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60").imp(),
     d("client-query-buffer-limit", mem(1048576, I64MAX), "1073741824").imp(),
     d("cluster-allow-pubsubshard-when-down", Kind::Bool, "yes"),
     d("cluster-allow-reads-when-down", Kind::Bool, "no"),

@@ -40,6 +40,7 @@ pub use directives::{Directive, Kind, StrCheck, DIRECTIVES};
 pub use glob::string_match;
 pub use parse::{options_text, repr, split_args};
 pub use value::notify;
+pub(crate) use value::cobl_limits;
 
 use value::Value;
 

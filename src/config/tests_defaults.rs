@@ -308,6 +308,7 @@ fn implemented_set_is_the_agreed_one() {
         "maxmemory-samples",
         "proto-max-bulk-len",
         "client-query-buffer-limit",
+        "client-output-buffer-limit",
         "slowlog-log-slower-than",
         "slowlog-max-len",
         "threads",

@@ -8,6 +8,7 @@ use crate::command::table::TableBuilder;
 use crate::command::{ExecCtx, LocalBoxFuture};
 use crate::error::CmdResult;
 use crate::protocol::Reply;
+use crate::pubsub::notify::class as nc;
 use crate::shard::value::CBytes;
 
 pub fn register(t: &mut TableBuilder) {
@@ -35,6 +36,7 @@ fn setbit(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     // though the value still becomes `raw` (Redis unshares it before looking).
     if v.len() != len || (old == 1) != on {
         store(ctx, key, v);
+        ctx.notify(nc::STRING, "setbit", key);
     } else if let Some(e) = ctx.peek(key) {
         e.enc = crate::shard::value::Enc::Raw;
     }
@@ -78,7 +80,9 @@ fn bitop(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 fn store_dest(ctx: &mut ExecCtx, dest: &Bytes, out: Vec<u8>) -> i64 {
     let len = out.len() as i64;
     if out.is_empty() {
-        ctx.delete(dest);
+        if ctx.delete(dest) {
+            ctx.notify(nc::GENERIC, "del", dest);
+        }
     } else {
         ctx.set_value_ext(
             dest,
@@ -87,6 +91,7 @@ fn store_dest(ctx: &mut ExecCtx, dest: &Bytes, out: Vec<u8>) -> i64 {
             false,
             crate::shard::value::Enc::Raw,
         );
+        ctx.notify(nc::STRING, "set", dest);
     }
     len
 }
@@ -118,8 +123,11 @@ fn bitfield_generic(ctx: &mut ExecCtx, a: &[Bytes], ro: bool) -> CmdResult<Reply
     let mut v = ctx.peek_str(key)?.map(|s| s.to_vec()).unwrap_or_default();
     // Like Redis, any SET/INCRBY creates or grows the key, even when OVERFLOW FAIL
     // skipped the write itself.
-    let (replies, _) = bitops::apply_bitfield(&mut v, &ops);
+    let (replies, changed) = bitops::apply_bitfield(&mut v, &ops);
     store(ctx, key, v);
+    if changed {
+        ctx.notify(nc::STRING, "setbit", key);
+    }
     Ok(Reply::Array(replies))
 }
 

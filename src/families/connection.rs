@@ -29,6 +29,7 @@ pub fn register(t: &mut TableBuilder) {
         }
         Reply::Ok
     });
+    t.conn("reset", |c, _| Box::pin(reset(c)));
     t.conn_sync("auth", auth);
     t.conn_sync("select", select);
     t.conn_sync("client|id", |c, _| Reply::Int(c.id as i64));
@@ -47,16 +48,49 @@ pub fn register(t: &mut TableBuilder) {
     t.conn_sync("client|help", |_, _| super::help::help("client"));
 }
 
+/// RESET: the connection's state as if it had just connected (Redis's
+/// clearClientConnectionState): no MULTI, WATCH, MONITOR or subscriptions, database 0,
+/// RESP2, default user, no name, replies on, no-evict off.
+async fn reset(c: &mut Client) -> Reply {
+    if c.monitor.take().is_some() {
+        crate::net::monitor::remove(c.id);
+    }
+    c.multi = None;
+    c.multi_error = false;
+    super::tx_cmds::unwatch_all(c).await;
+    c.pubsub.reset();
+    c.db = 0;
+    c.resp3 = false;
+    c.authenticated = server().config().requirepass().is_none();
+    c.reply_mode = ReplyMode::On;
+    c.skip_next = false;
+    {
+        let mut i = c.info.borrow_mut();
+        i.db = 0;
+        i.resp = 2;
+        i.multi = -1;
+        i.name = None;
+        i.no_evict = false;
+        i.flags = "N".into();
+        i.pubsub = [0; 3];
+    }
+    Reply::simple("RESET")
+}
+
 fn ping(c: &mut Client, a: &[Bytes]) -> Reply {
     if a.len() > 2 {
         return Reply::error(&CmdError::WrongArity("ping".into()));
     }
+    if !c.resp3 && c.pubsub.subscribed() {
+        // RESP2 subscribed mode: Redis answers in the shape of a message.
+        return Reply::Array(vec![
+            Reply::Bulk(Bytes::from_static(b"pong")),
+            Reply::Bulk(a.get(1).cloned().unwrap_or_default()),
+        ]);
+    }
     match a.get(1) {
         Some(m) => Reply::Bulk(m.clone()),
-        None => {
-            let _ = c;
-            Reply::simple("PONG")
-        }
+        None => Reply::simple("PONG"),
     }
 }
 
@@ -225,7 +259,7 @@ fn client_reply(c: &mut Client, a: &[Bytes]) -> Reply {
 pub fn format_client(i: &ClientInfo) -> String {
     let now = now_ms();
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl={} oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl={} oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
         i.id,
         i.addr,
         i.laddr,
@@ -235,6 +269,9 @@ pub fn format_client(i: &ClientInfo) -> String {
         now.saturating_sub(i.last_cmd_ms) / 1000,
         if i.no_evict { "e" } else { &i.flags },
         i.db,
+        i.pubsub[0],
+        i.pubsub[1],
+        i.pubsub[2],
         i.multi,
         i.qbuf,
         i.obl,
@@ -246,6 +283,8 @@ pub fn format_client(i: &ClientInfo) -> String {
 async fn client_list(c: &mut Client, a: &[Bytes]) -> Reply {
     // One filter, as Redis takes it: TYPE <type> or ID <id> [<id> ...].
     let mut ids: Option<Vec<u64>> = None;
+    // TYPE normal / pubsub: whether a subscribed (flags=P) client is shown.
+    let mut pubsub_type: Option<bool> = None;
     if a.len() == 4 && a[2].eq_ignore_ascii_case(b"type") {
         let t = a[3].to_ascii_lowercase();
         if !matches!(
@@ -257,8 +296,10 @@ async fn client_list(c: &mut Client, a: &[Bytes]) -> Reply {
                 String::from_utf8_lossy(&a[3])
             )));
         }
-        if t != b"normal" {
-            ids = Some(vec![]);
+        match t.as_slice() {
+            b"normal" => pubsub_type = Some(false),
+            b"pubsub" => pubsub_type = Some(true),
+            _ => ids = Some(vec![]),
         }
     } else if a.len() >= 4 && a[2].eq_ignore_ascii_case(b"id") {
         let mut v = Vec::new();
@@ -286,6 +327,9 @@ async fn client_list(c: &mut Client, a: &[Bytes]) -> Reply {
     let mut out = String::new();
     for (id, line) in rows {
         if ids.as_ref().is_some_and(|v| !v.contains(&id)) {
+            continue;
+        }
+        if pubsub_type.is_some_and(|p| p != line.contains(" flags=P ")) {
             continue;
         }
         out.push_str(&line);
@@ -383,15 +427,19 @@ async fn client_kill(c: &mut Client, a: &[Bytes]) -> Reply {
             _ => return Reply::error(&CmdError::Syntax),
         }
     }
-    let only_normal = typ.as_deref().is_none_or(|t| t == b"normal");
+    // TYPE: None any, Some(false) normal, Some(true) pubsub (subscribed clients).
+    let pubsub_type = match typ.as_deref() {
+        None => None,
+        Some(b"normal") => Some(false),
+        Some(b"pubsub") => Some(true),
+        Some(_) => return Reply::Int(0),
+    };
     let except = if skipme { Some(me) } else { None };
     let n: usize = call_all(move |_| {
-        if !only_normal {
-            return 0;
-        }
         let (addr, laddr) = (addr.clone(), laddr.clone());
         registry::kill_where(except, move |i| {
-            id.is_none_or(|x| x == i.id)
+            pubsub_type.is_none_or(|p| p == (i.flags == "P"))
+                && id.is_none_or(|x| x == i.id)
                 && addr.as_ref().is_none_or(|x| *x == i.addr)
                 && laddr.as_ref().is_none_or(|x| *x == i.laddr)
         })

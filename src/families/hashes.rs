@@ -11,6 +11,7 @@ use crate::command::table::TableBuilder;
 use crate::command::ExecCtx;
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::Reply;
+use crate::pubsub::notify::class as nc;
 use crate::shard::db::Entry;
 use crate::shard::value::Value;
 use crate::types::hash::{Hash, Limits};
@@ -62,10 +63,12 @@ fn read(
 
 /// Run `f` on the hash at `key` for writing, creating it when missing (it is stored only
 /// if `f` leaves it non-empty). `f` returns its reply and whether it changed the hash;
-/// a hash left empty is deleted, as Redis never keeps empty keys.
+/// a hash left empty is deleted, as Redis never keeps empty keys. A change notifies
+/// `event` (then `del` if the hash is gone).
 fn write(
     ctx: &mut ExecCtx,
     key: &Bytes,
+    event: &'static str,
     f: impl FnOnce(&mut Hash, Limits) -> CmdResult<(Reply, bool)>,
 ) -> CmdResult<Reply> {
     let lim = limits(ctx);
@@ -76,8 +79,12 @@ fn write(
         }) => {
             let (reply, changed) = f(h, lim)?;
             let empty = h.is_empty();
+            if changed {
+                ctx.notify(nc::HASH, event, key);
+            }
             if empty {
                 ctx.delete(key);
+                ctx.notify(nc::GENERIC, "del", key);
             } else if changed {
                 ctx.modified(key);
             }
@@ -86,9 +93,12 @@ fn write(
         Some(_) => Err(CmdError::WrongType),
         None => {
             let mut h = Hash::new();
-            let (reply, _) = f(&mut h, lim)?;
+            let (reply, changed) = f(&mut h, lim)?;
             if !h.is_empty() {
                 ctx.set_value(key, Value::Hash(Box::new(h)), 0, false);
+                if changed {
+                    ctx.notify(nc::HASH, event, key);
+                }
             }
             Ok(reply)
         }
@@ -99,7 +109,7 @@ fn write(
 fn set_pairs(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<i64> {
     super::check_pairs(a, 2)?;
     let mut added = 0;
-    write(ctx, &a[1], |h, lim| {
+    write(ctx, &a[1], "hset", |h, lim| {
         let pairs = &a[2..];
         h.reserve(pairs);
         for fv in pairs.chunks_exact(2) {
@@ -120,7 +130,7 @@ fn hmset(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn hsetnx(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
-    write(ctx, &a[1], |h, lim| {
+    write(ctx, &a[1], "hset", |h, lim| {
         if h.contains(&a[2]) {
             return Ok((Reply::Int(0), false));
         }
@@ -180,7 +190,7 @@ fn hdel(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
         }) => {}
         Some(_) => return Err(CmdError::WrongType),
     }
-    write(ctx, &a[1], |h, _| {
+    write(ctx, &a[1], "hdel", |h, _| {
         let mut n = 0;
         for f in &a[2..] {
             n += i64::from(h.remove(f));
@@ -210,7 +220,7 @@ fn hexists(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 
 fn hincrby(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let incr = parse_i64(&a[3])?;
-    write(ctx, &a[1], |h, lim| {
+    write(ctx, &a[1], "hincrby", |h, lim| {
         let cur = match h.get(&a[2]) {
             Some(v) => string2ll(v).ok_or_else(|| CmdError::err("hash value is not an integer"))?,
             None => 0,
@@ -229,7 +239,7 @@ fn hincrbyfloat(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
         return Err(CmdError::err("value is NaN or Infinity"));
     }
     let mut text = Bytes::new();
-    let reply = write(ctx, &a[1], |h, lim| {
+    let reply = write(ctx, &a[1], "hincrbyfloat", |h, lim| {
         let cur = match h.get(&a[2]) {
             Some(v) => {
                 LongDouble::parse(v).ok_or_else(|| CmdError::err("hash value is not a float"))?

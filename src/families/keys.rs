@@ -8,6 +8,7 @@ use crate::command::table::TableBuilder;
 use crate::command::{ExecCtx, LocalBoxFuture};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::Reply;
+use crate::pubsub::notify::class as nc;
 use crate::shard::access;
 use crate::shard::db::Entry;
 
@@ -46,6 +47,7 @@ fn del(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let mut n = 0;
     for k in &a[1..] {
         if ctx.delete(k) {
+            ctx.notify(nc::GENERIC, "del", k);
             n += 1;
         }
     }
@@ -98,6 +100,8 @@ fn rename(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     }
     ctx.delete(src);
     put_entry(ctx, dst, entry);
+    ctx.notify(nc::GENERIC, "rename_from", src);
+    ctx.notify(nc::GENERIC, "rename_to", dst);
     Ok(if nx { Reply::Int(1) } else { Reply::Ok })
 }
 
@@ -122,6 +126,7 @@ fn rename_cross(db: u16, args: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
             let e = ctx.lookup_write(k).map(|e| e.clone());
             if e.is_some() {
                 ctx.delete(k);
+                ctx.notify(nc::GENERIC, "rename_from", k);
             }
             e
         })
@@ -129,7 +134,11 @@ fn rename_cross(db: u16, args: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
         let Some(entry) = taken else {
             return Reply::error(&CmdError::NoSuchKey);
         };
-        on_key(db, dst, move |ctx, k| put_entry(ctx, k, entry)).await;
+        on_key(db, dst, move |ctx, k| {
+            put_entry(ctx, k, entry);
+            ctx.notify(nc::GENERIC, "rename_to", k);
+        })
+        .await;
         if nx {
             Reply::Int(1)
         } else {
@@ -184,6 +193,7 @@ fn copy(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
         return Ok(Reply::Int(0));
     }
     put_entry(ctx, &a[2], entry);
+    ctx.notify(nc::GENERIC, "copy_to", &a[2]);
     ctx.db = src_db;
     Ok(Reply::Int(1))
 }
@@ -206,6 +216,7 @@ fn copy_cross(db: u16, args: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
                     return 0;
                 }
                 put_entry(ctx, k, entry);
+                ctx.notify(nc::GENERIC, "copy_to", k);
                 1
             })
             .await,
@@ -235,6 +246,8 @@ fn move_cmd(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     put_entry(ctx, &a[1], entry);
     ctx.db = src;
     ctx.delete(&a[1]);
+    ctx.notify(nc::GENERIC, "move_from", &a[1]);
+    ctx.notify_db(nc::GENERIC, "move_to", d, &a[1]);
     Ok(Reply::Int(1))
 }
 
@@ -301,11 +314,13 @@ fn expire(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     }
     if when <= ctx.now as i64 {
         ctx.delete(key);
+        ctx.notify(nc::GENERIC, "del", key);
         ctx.propagate_as(vec![Bytes::from_static(b"DEL"), key.clone()]);
         return Ok(Reply::Int(1));
     }
     ctx.db().set_expire(key, when as u64);
     ctx.modified(key);
+    ctx.notify(nc::GENERIC, "expire", key);
     ctx.propagate_as(vec![
         Bytes::from_static(b"PEXPIREAT"),
         key.clone(),
@@ -342,6 +357,7 @@ fn persist(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     }
     ctx.db().set_expire(&a[1], 0);
     ctx.modified(&a[1]);
+    ctx.notify(nc::GENERIC, "persist", &a[1]);
     Ok(Reply::Int(1))
 }
 

@@ -12,6 +12,7 @@ use crate::command::table::TableBuilder;
 use crate::command::{ExecCtx, LocalBoxFuture};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::Reply;
+use crate::pubsub::notify::class as nc;
 use crate::shard::db::Entry;
 use crate::shard::value::Value;
 use crate::types::list::{End, List};
@@ -64,13 +65,32 @@ fn list_read<'c>(ctx: &'c mut ExecCtx, key: &[u8]) -> CmdResult<Option<&'c mut L
     }
 }
 
-/// After a change: delete the key if the list became empty, else mark it modified.
-fn after_change(ctx: &mut ExecCtx, key: &[u8]) {
+/// After a change: notify `event`, then delete the key if the list became empty
+/// (notifying `del`, as Redis does) or else mark it modified.
+fn after_change(ctx: &mut ExecCtx, key: &[u8], event: &'static str) {
+    ctx.notify(nc::LIST, event, key);
     let empty = matches!(ctx.peek(key), Some(Entry { value: Value::List(l), .. }) if l.is_empty());
     if empty {
         ctx.delete(key);
+        ctx.notify(nc::GENERIC, "del", key);
     } else {
         ctx.modified(key);
+    }
+}
+
+fn push_event(end: End) -> &'static str {
+    if end == End::Left {
+        "lpush"
+    } else {
+        "rpush"
+    }
+}
+
+fn pop_event(end: End) -> &'static str {
+    if end == End::Left {
+        "lpop"
+    } else {
+        "rpop"
     }
 }
 
@@ -100,6 +120,7 @@ fn push_items(
             }
             let n = l.len() as i64;
             ctx.modified(key);
+            ctx.notify(nc::LIST, push_event(end), key);
             Ok(n)
         }
         None if only_existing => Ok(0),
@@ -110,6 +131,7 @@ fn push_items(
             }
             let n = l.len() as i64;
             ctx.set_value(key, Value::List(Box::new(l)), 0, false);
+            ctx.notify(nc::LIST, push_event(end), key);
             Ok(n)
         }
     }
@@ -156,7 +178,16 @@ fn rpushx(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 /// Pop up to `count` elements from `end`; None if the key is missing.
-pub(crate) fn pop_n(
+pub(crate) fn pop_n(ctx: &mut ExecCtx, key: &[u8], end: End, count: usize) -> CmdResult<Option<Vec<Bytes>>> {
+    let out = pop_n_deferred(ctx, key, end, count)?;
+    if out.as_ref().is_some_and(|v| !v.is_empty()) {
+        after_change(ctx, key, pop_event(end));
+    }
+    Ok(out)
+}
+
+/// `pop_n` leaving `after_change` (events, removal of an emptied list) to the caller.
+fn pop_n_deferred(
     ctx: &mut ExecCtx,
     key: &[u8],
     end: End,
@@ -171,9 +202,6 @@ pub(crate) fn pop_n(
             Some(v) => out.push(v),
             None => break,
         }
-    }
-    if !out.is_empty() {
-        after_change(ctx, key);
     }
     Ok(Some(out))
 }
@@ -277,6 +305,7 @@ fn lset(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
         Some(i) => {
             l.set(i, &a[3], fill);
             ctx.modified(&a[1]);
+            ctx.notify(nc::LIST, "lset", &a[1]);
             Ok(Reply::Ok)
         }
         None => Err(CmdError::err("index out of range")),
@@ -338,7 +367,7 @@ fn lrem(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
             fill,
         );
     }
-    after_change(ctx, &a[1]);
+    after_change(ctx, &a[1], "lrem");
     Ok(Reply::Int(removed as i64))
 }
 
@@ -351,7 +380,7 @@ fn ltrim(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
         Some((s, e)) => l.retain_range(s, e + 1),
         None => l.retain_range(0, 0),
     }
-    after_change(ctx, &a[1]);
+    after_change(ctx, &a[1], "ltrim");
     Ok(Reply::Ok)
 }
 
@@ -373,6 +402,7 @@ fn linsert(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     l.insert(if after { pos + 1 } else { pos }, &a[4], fill);
     let n = l.len() as i64;
     ctx.modified(&a[1]);
+    ctx.notify(nc::LIST, "linsert", &a[1]);
     Ok(Reply::Int(n))
 }
 
@@ -470,13 +500,16 @@ pub(crate) fn move_local(
         return Ok(Reply::Nil);
     }
     list_mut(ctx, dst)?;
-    let Some(mut v) = pop_n(ctx, src, from, 1)? else {
+    let Some(mut v) = pop_n_deferred(ctx, src, from, 1)? else {
         return Ok(Reply::Nil);
     };
     let Some(v) = v.pop() else {
         return Ok(Reply::Nil);
     };
+    // Redis's order: the push on the destination, then the pop on the source (and its
+    // removal if it became empty).
     push_items(ctx, dst, std::slice::from_ref(&v), to, false)?;
+    after_change(ctx, src, pop_event(from));
     Ok(Reply::Bulk(v))
 }
 

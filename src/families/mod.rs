@@ -14,6 +14,7 @@ pub mod keys;
 pub mod keyspace;
 pub mod lists;
 pub mod multikey;
+pub mod pubsub;
 pub mod server;
 pub mod sets;
 pub mod sort;
@@ -58,4 +59,5 @@ pub fn register_all(t: &mut TableBuilder) {
     hll::register(t);
     sort::register(t);
     tx_cmds::register(t);
+    pubsub::register(t);
 }

@@ -14,6 +14,7 @@ use crate::command::table::TableBuilder;
 use crate::command::{ExecCtx, LocalBoxFuture};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::Reply;
+use crate::pubsub::notify::class as nc;
 use crate::shard::db::Entry;
 use crate::shard::value::Value;
 use crate::types::set::{self, Limits, Set};
@@ -67,11 +68,13 @@ fn write_set<'c>(ctx: &'c mut ExecCtx, key: &[u8]) -> CmdResult<Option<&'c mut S
 
 /// After removals: delete the key if its set became empty (Redis keeps no empty
 /// collections), and mark it changed.
-fn after_remove(ctx: &mut ExecCtx, key: &[u8]) {
+fn after_remove(ctx: &mut ExecCtx, key: &[u8], event: &'static str) {
+    ctx.notify(nc::SET, event, key);
     let empty =
         matches!(ctx.peek(key), Some(e) if matches!(&e.value, Value::Set(s) if s.is_empty()));
     if empty {
         ctx.delete(key);
+        ctx.notify(nc::GENERIC, "del", key);
     } else {
         ctx.modified(key);
     }
@@ -116,6 +119,9 @@ fn sadd(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
             n
         }
     };
+    if added > 0 {
+        ctx.notify(nc::SET, "sadd", key);
+    }
     Ok(Reply::Int(added as i64))
 }
 
@@ -134,7 +140,7 @@ fn srem(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
         }
     }
     if removed > 0 {
-        after_remove(ctx, key);
+        after_remove(ctx, key, "srem");
     }
     Ok(Reply::Int(removed))
 }
@@ -182,7 +188,7 @@ fn spop(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
         let Some(m) = s.pop_random(rng) else {
             return Ok(Reply::Nil);
         };
-        after_remove(ctx, key);
+        after_remove(ctx, key, "spop");
         ctx.propagate_as(vec![Bytes::from_static(b"SREM"), key.clone(), m.clone()]);
         return Ok(Reply::Bulk(m));
     }
@@ -201,7 +207,7 @@ fn spop(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     } else {
         (0..count).filter_map(|_| s.pop_random(rng)).collect()
     };
-    after_remove(ctx, key);
+    after_remove(ctx, key, "spop");
     let mut effect = vec![Bytes::from_static(b"SREM"), key.clone()];
     effect.extend(popped.iter().cloned());
     ctx.propagate_as(effect);
@@ -424,12 +430,20 @@ fn sdiff_cross(db: u16, a: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
 }
 
 /// Store a *STORE result: an empty one deletes the destination. Returns the size.
-fn store_result(ctx: &mut ExecCtx, dst: &Bytes, s: Set) -> i64 {
+fn store_result(ctx: &mut ExecCtx, dst: &Bytes, s: Set, op: Op) -> i64 {
     let n = s.len() as i64;
     if n == 0 {
-        ctx.delete(dst);
+        if ctx.delete(dst) {
+            ctx.notify(nc::GENERIC, "del", dst);
+        }
     } else {
         ctx.set_value(dst, Value::Set(Box::new(s)), 0, false);
+        let event = match op {
+            Op::Inter => "sinterstore",
+            Op::Union => "sunionstore",
+            Op::Diff => "sdiffstore",
+        };
+        ctx.notify(nc::SET, event, dst);
     }
     n
 }
@@ -437,7 +451,7 @@ fn store_result(ctx: &mut ExecCtx, dst: &Bytes, s: Set) -> i64 {
 fn store_op(ctx: &mut ExecCtx, a: &[Bytes], op: Op) -> CmdResult<Reply> {
     let lim = limits(ctx);
     let out = with_sets(ctx, &a[2..], true, |sets| compute(op, sets, &lim))?;
-    Ok(Reply::Int(store_result(ctx, &a[1], out)))
+    Ok(Reply::Int(store_result(ctx, &a[1], out, op)))
 }
 
 fn sinterstore(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -463,7 +477,7 @@ fn store_op_cross(db: u16, a: Vec<Bytes>, op: Op) -> LocalBoxFuture<'static, Rep
         let out = compute(op, &refs, &lim);
         drop(refs);
         drop(sets);
-        Reply::Int(on_key(db, a[1].clone(), move |ctx, k| store_result(ctx, k, out)).await)
+        Reply::Int(on_key(db, a[1].clone(), move |ctx, k| store_result(ctx, k, out, op)).await)
     })
 }
 
@@ -549,7 +563,7 @@ fn smove(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     if !write_set(ctx, src)?.is_some_and(|s| s.remove(m)) {
         return Ok(Reply::Int(0));
     }
-    after_remove(ctx, src);
+    after_remove(ctx, src, "srem");
     add_member(ctx, dst, m, &lim)?;
     Ok(Reply::Int(1))
 }
@@ -560,12 +574,14 @@ fn add_member(ctx: &mut ExecCtx, dst: &Bytes, m: &Bytes, lim: &Limits) -> CmdRes
         Some(s) => {
             if s.add(m, lim) {
                 ctx.modified(dst);
+                ctx.notify(nc::SET, "sadd", dst);
             }
         }
         None => {
             let mut s = Set::new_for(m);
             s.add(m, lim);
             ctx.set_value(dst, Value::Set(Box::new(s)), 0, false);
+            ctx.notify(nc::SET, "sadd", dst);
         }
     }
     Ok(())
@@ -605,7 +621,7 @@ fn smove_cross(db: u16, a: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
         on_key(db, src, move |ctx, k| {
             if let Ok(Some(s)) = write_set(ctx, k) {
                 if s.remove(&m) {
-                    after_remove(ctx, k);
+                    after_remove(ctx, k, "srem");
                 }
             }
         })

@@ -9,6 +9,7 @@ use crate::command::table::TableBuilder;
 use crate::command::{ExecCtx, LocalBoxFuture};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::Reply;
+use crate::pubsub::notify::class as nc;
 use crate::shard::value::{CBytes, Value};
 
 pub fn register(t: &mut TableBuilder) {
@@ -126,10 +127,19 @@ fn set(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
         _ => (0, false),
     };
     ctx.set_value(key, Value::str(&a[2]), at, keep);
+    notify_set(ctx, key, at);
     Ok(match old {
         Some(o) => Reply::from_opt_bytes(o),
         None => Reply::Ok,
     })
+}
+
+/// Redis's events of a string write: `set`, and `expire` when it set a TTL.
+fn notify_set(ctx: &mut ExecCtx, key: &[u8], expire_at: u64) {
+    ctx.notify(nc::STRING, "set", key);
+    if expire_at != 0 {
+        ctx.notify(nc::GENERIC, "expire", key);
+    }
 }
 
 fn setnx(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -137,12 +147,14 @@ fn setnx(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
         return Ok(Reply::Int(0));
     }
     ctx.set_value(&a[1], Value::str(&a[2]), 0, false);
+    notify_set(ctx, &a[1], 0);
     Ok(Reply::Int(1))
 }
 
 fn setex_generic(ctx: &mut ExecCtx, a: &[Bytes], unit: &[u8], name: &str) -> CmdResult<Reply> {
     let at = parse_expire(ctx, unit, &a[2], name)?;
     ctx.set_value(&a[1], Value::str(&a[3]), at, false);
+    notify_set(ctx, &a[1], at);
     Ok(Reply::Ok)
 }
 
@@ -157,6 +169,7 @@ fn psetex(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 fn getset(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let old = ctx.get_str(&a[1])?;
     ctx.set_value(&a[1], Value::str(&a[2]), 0, false);
+    notify_set(ctx, &a[1], 0);
     Ok(Reply::from_opt_bytes(old))
 }
 
@@ -191,15 +204,18 @@ fn getex(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     match ttl {
         Ttl::At(t) if t <= ctx.now => {
             ctx.delete(key);
+            ctx.notify(nc::GENERIC, "del", key);
         }
         Ttl::At(t) => {
             ctx.db().set_expire(key, t);
             ctx.modified(key);
+            ctx.notify(nc::GENERIC, "expire", key);
         }
         Ttl::Persist => {
             if ctx.db().get_raw(key).is_some_and(|e| e.expire_at != 0) {
                 ctx.db().set_expire(key, 0);
                 ctx.modified(key);
+                ctx.notify(nc::GENERIC, "persist", key);
             }
         }
         _ => {}
@@ -211,6 +227,7 @@ fn getdel(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let v = ctx.get_str(&a[1])?;
     if v.is_some() {
         ctx.delete(&a[1]);
+        ctx.notify(nc::GENERIC, "del", &a[1]);
     }
     Ok(Reply::from_opt_bytes(v))
 }
@@ -237,6 +254,7 @@ fn mset(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     check_pairs(a)?;
     for kv in a[1..].chunks_exact(2) {
         ctx.set_value(&kv[0], Value::str(&kv[1]), 0, false);
+        notify_set(ctx, &kv[0], 0);
     }
     Ok(Reply::Ok)
 }
@@ -259,6 +277,7 @@ fn msetnx(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     }
     for kv in a[1..].chunks_exact(2) {
         ctx.set_value(&kv[0], Value::str(&kv[1]), 0, false);
+        notify_set(ctx, &kv[0], 0);
     }
     Ok(Reply::Int(1))
 }
@@ -296,10 +315,12 @@ fn append(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
             v.extend_from_slice(&a[2]);
             let len = v.len();
             ctx.put_str(key, CBytes::from_vec(v), true);
+            ctx.notify(nc::STRING, "append", key);
             Ok(Reply::Int(len as i64))
         }
         None => {
             ctx.set_value(key, Value::str(&a[2]), 0, false);
+            ctx.notify(nc::STRING, "append", key);
             Ok(Reply::Int(a[2].len() as i64))
         }
     }
@@ -319,6 +340,7 @@ fn incr_by(ctx: &mut ExecCtx, key: &Bytes, by: i64) -> CmdResult<Reply> {
     let new = cur.checked_add(by).ok_or(CmdError::Overflow)?;
     let mut buf = itoa::Buffer::new();
     ctx.put_str(key, CBytes::from_slice(buf.format(new).as_bytes()), false);
+    ctx.notify(nc::STRING, "incrby", key);
     Ok(Reply::Int(new))
 }
 
@@ -354,6 +376,7 @@ fn incrbyfloat_cmd(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
         true,
         crate::shard::value::Enc::NoInt,
     );
+    ctx.notify(nc::STRING, "incrbyfloat", key);
     // Replicas must not recompute the float: the effect is the resulting value.
     ctx.propagate_as(vec![
         Bytes::from_static(b"SET"),
@@ -387,6 +410,7 @@ fn setrange(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
             bitops::setrange(&mut v, offset, data);
             let len = v.len();
             ctx.put_str(key, CBytes::from_vec(v), true);
+            ctx.notify(nc::STRING, "setrange", key);
             Ok(Reply::Int(len as i64))
         }
         None => {
@@ -398,6 +422,7 @@ fn setrange(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
             bitops::setrange(&mut v, offset, data);
             let len = v.len();
             ctx.put_str(key, CBytes::from_vec(v), true);
+            ctx.notify(nc::STRING, "setrange", key);
             Ok(Reply::Int(len as i64))
         }
     }

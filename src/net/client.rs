@@ -36,6 +36,8 @@ pub struct ClientInfo {
     pub kill: bool,
     pub no_evict: bool,
     pub flags: String,
+    /// Subscriptions: channels, patterns, shard channels (sub= psub= ssub=).
+    pub pubsub: [usize; 3],
 }
 
 pub struct QueuedCommand {
@@ -70,6 +72,8 @@ pub struct Client {
     /// A blocking command that found nothing: the connection waits it out next.
     pub block: Option<super::blocked::PendingBlock>,
     pub monitor: Option<futures_channel::mpsc::UnboundedReceiver<Bytes>>,
+    /// Pub/sub subscriptions and the queue their messages arrive on.
+    pub pubsub: super::pubsub::ClientPubSub,
 }
 
 impl Client {
@@ -93,6 +97,7 @@ impl Client {
             in_exec: false,
             block: None,
             monitor: None,
+            pubsub: super::pubsub::ClientPubSub::new(id),
         }
     }
 }

@@ -41,6 +41,7 @@ const BATCH_INPUT: usize = 16 << 10;
 enum Event {
     Read,
     Monitor(Option<Bytes>),
+    Pubsub(Option<crate::pubsub::Delivery>),
     Killed,
 }
 
@@ -110,6 +111,7 @@ pub async fn serve(sock: Socket) {
         kill: false,
         no_evict: false,
         flags: "N".into(),
+        pubsub: [0; 3],
     }));
     let mut kill = registry::register(info.clone());
     let _cleanup = Cleanup { id };
@@ -151,15 +153,27 @@ pub async fn serve(sock: Socket) {
                 },
                 futures_lite::future::or(
                     async { Event::Monitor(monitor_line.await.flatten()) },
-                    async {
-                        killed.await;
-                        Event::Killed
-                    },
+                    futures_lite::future::or(
+                        async { Event::Pubsub(client.pubsub.next().await) },
+                        async {
+                            killed.await;
+                            Event::Killed
+                        },
+                    ),
                 ),
             )
             .await;
             match event {
                 Event::Read => {}
+                Event::Pubsub(msg) => {
+                    if let Some(msg) = msg {
+                        if !super::pubsub::deliver(&mut client, &sock, msg) {
+                            flush_on_close = false;
+                            break;
+                        }
+                    }
+                    continue;
+                }
                 Event::Killed => {
                     flush_on_close = false;
                     break;
@@ -178,7 +192,7 @@ pub async fn serve(sock: Socket) {
                     }
                     if sock.unsent() > OUT_HIGH {
                         let limit = crate::shard::with_shard(|s| s.tun.query_buffer_limit);
-                        match drain(&sock, &mut kill, &mut rbuf, &parser, limit).await {
+                        match drain(&sock, &mut kill, &mut rbuf, &parser, limit, &mut client).await {
                             Drained::Flushed => more_input = !rbuf.is_empty(),
                             other => {
                                 flush_on_close = other.flush_before_close(id, &info);
@@ -232,10 +246,17 @@ pub async fn serve(sock: Socket) {
                 let mut i = info.borrow_mut();
                 i.last_cmd_ms = now_ms();
             }
+            // Messages that arrived first are written first, as Redis would have.
+            client.pubsub.flush_into(client.resp3, &mut wbuf);
             run_requests(&mut client, &mut reqs, &mut wbuf, OUT_HIGH).await;
         }
         if !wbuf.is_empty() {
             let out = wbuf.len() as u64;
+            // Checked before the bytes go out, as Redis checks when it queues a reply.
+            if super::pubsub::output_limit_reached(&mut client, sock.unsent() + wbuf.len()) {
+                flush_on_close = false;
+                break;
+            }
             if !sock.send(&mut wbuf) {
                 flush_on_close = false;
                 break;
@@ -245,7 +266,7 @@ pub async fn serve(sock: Socket) {
                 wbuf = BytesMut::with_capacity(READ_CHUNK);
             }
             if sock.unsent() > OUT_HIGH {
-                match drain(&sock, &mut kill, &mut rbuf, &parser, tun.query_buffer_limit).await {
+                match drain(&sock, &mut kill, &mut rbuf, &parser, tun.query_buffer_limit, &mut client).await {
                     Drained::Flushed => more_input = !rbuf.is_empty(),
                     other => {
                         flush_on_close = other.flush_before_close(id, &info);
@@ -308,6 +329,8 @@ enum Drained {
     InputEnd,
     /// The input that arrived meanwhile passed client-query-buffer-limit.
     InputLimit,
+    /// Pub/sub messages written meanwhile passed client-output-buffer-limit.
+    OutputLimit,
 }
 
 impl Drained {
@@ -332,10 +355,12 @@ async fn drain(
     rbuf: &mut BytesMut,
     parser: &RequestParser,
     limit: usize,
+    client: &mut Client,
 ) -> Drained {
     enum Ev {
         Flushed(bool),
         Input,
+        Pubsub(Option<crate::pubsub::Delivery>),
         Killed,
     }
     loop {
@@ -346,14 +371,25 @@ async fn drain(
                     sock.readable().await;
                     Ev::Input
                 },
-                async {
-                    let _ = (&mut *kill).await;
-                    Ev::Killed
-                },
+                futures_lite::future::or(
+                    async { Ev::Pubsub(client.pubsub.next().await) },
+                    async {
+                        let _ = (&mut *kill).await;
+                        Ev::Killed
+                    },
+                ),
             ),
         )
         .await;
         match ev {
+            Ev::Pubsub(None) => {}
+            Ev::Pubsub(Some(msg)) => {
+                // Messages keep flowing while the peer is slow; the output limit is
+                // what bounds them.
+                if !super::pubsub::deliver(client, sock, msg) {
+                    return Drained::OutputLimit;
+                }
+            }
             Ev::Flushed(true) => return Drained::Flushed,
             Ev::Flushed(false) => return Drained::Failed,
             Ev::Killed => return Drained::Killed,

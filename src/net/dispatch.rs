@@ -137,6 +137,12 @@ pub fn validate(client: &Client, args: &[Bytes]) -> Result<&'static Command, Cmd
     if !client.authenticated && !cmd.has(flags::NO_AUTH) {
         return Err(CmdError::Custom("NOAUTH Authentication required.".into()));
     }
+    if !client.resp3
+        && client.pubsub.subscribed()
+        && !crate::families::pubsub::allowed_while_subscribed(cmd.name)
+    {
+        return Err(crate::families::pubsub::subscribed_mode_error(cmd.name));
+    }
     if cmd.has(flags::PROTECTED) && !protected_allowed(client, cmd) {
         return Err(CmdError::Custom(format!(
             "ERR {} command not allowed. If the enable-{}-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",

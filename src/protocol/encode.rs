@@ -28,6 +28,11 @@ pub fn encode(reply: &Reply, resp3: bool, out: &mut BytesMut) {
         Reply::Array(items) => seq(out, b'*', items, resp3),
         Reply::Set(items) => seq(out, if resp3 { b'~' } else { b'*' }, items, resp3),
         Reply::Push(items) => seq(out, if resp3 { b'>' } else { b'*' }, items, resp3),
+        Reply::Many(items) => {
+            for r in items {
+                encode(r, resp3, out);
+            }
+        }
         Reply::Map(pairs) => {
             if resp3 {
                 len_line(out, b'%', pairs.len());

@@ -40,6 +40,9 @@ pub enum Reply {
     Verbatim(Bytes),
     /// RESP3 `>` push, RESP2 array
     Push(Vec<Reply>),
+    /// Several replies written one after another for one command (SUBSCRIBE a b
+    /// confirms each channel separately).
+    Many(Vec<Reply>),
 }
 
 impl Reply {
@@ -65,7 +68,7 @@ impl Reply {
             | Reply::DoubleText(b) => {
                 b.len() + 16
             }
-            Reply::Array(v) | Reply::Set(v) | Reply::Push(v) => {
+            Reply::Array(v) | Reply::Set(v) | Reply::Push(v) | Reply::Many(v) => {
                 16 + v.iter().map(Reply::approx_len).sum::<usize>()
             }
             Reply::Map(v) | Reply::Pairs(v) => {

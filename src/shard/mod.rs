@@ -74,6 +74,11 @@ pub struct Tunables {
     pub lfu: bool,
     pub lfu_log_factor: i64,
     pub lfu_decay_time: i64,
+    /// `notify-keyspace-events` classes (bits of `config::notify`).
+    pub notify: u32,
+    /// `client-output-buffer-limit` (hard, soft, soft seconds) for normal, replica and
+    /// pubsub clients.
+    pub obl: [(u64, u64, i64); 3],
 }
 
 impl Tunables {
@@ -87,6 +92,8 @@ impl Tunables {
             lfu: cfg.maxmemory_policy().ends_with("-lfu"),
             lfu_log_factor: cfg.get_i64("lfu-log-factor"),
             lfu_decay_time: cfg.get_i64("lfu-decay-time"),
+            notify: cfg.get_i64("notify-keyspace-events") as u32,
+            obl: crate::config::cobl_limits(cfg.get_str("client-output-buffer-limit")),
         }
     }
 }

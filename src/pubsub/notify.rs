@@ -1,0 +1,149 @@
+//! Keyspace notifications (`notify-keyspace-events`).
+//!
+//! Command code calls [`crate::command::ExecCtx::notify`] with a class and Redis's event
+//! name right after a change; with notifications off that is one flag test. The
+//! messages go through the ordinary pub/sub table: `__keyspace@<db>__:<key>` carries the
+//! event name, `__keyevent@<db>__:<event>` the key.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+pub use crate::config::notify as class;
+use crate::shard::Shard;
+
+use super::Kind;
+
+/// Publish one event for `key` in `db`, if `flags` (the configured classes) include
+/// `class`. Callers test the class first on hot paths; this tests it again.
+pub fn emit(flags: u32, class: u32, event: &'static str, db: u16, key: &[u8]) {
+    if flags & class == 0 {
+        return;
+    }
+    if super::with_registry(|r| r.is_empty()) {
+        return;
+    }
+    let key = Bytes::copy_from_slice(key);
+    let event = Bytes::from_static(event.as_bytes());
+    if flags & class::KEYSPACE != 0 {
+        let ch = channel("__keyspace@", db, &key);
+        super::publish(Kind::Channel, &ch, &event);
+    }
+    if flags & class::KEYEVENT != 0 {
+        let ch = channel("__keyevent@", db, &event);
+        super::publish(Kind::Channel, &ch, &key);
+    }
+}
+
+/// `<prefix><db>__:<name>`
+fn channel(prefix: &str, db: u16, name: &[u8]) -> Bytes {
+    let mut b = BytesMut::with_capacity(prefix.len() + 8 + name.len());
+    b.put_slice(prefix.as_bytes());
+    b.put_slice(db.to_string().as_bytes());
+    b.put_slice(b"__:");
+    b.put_slice(name);
+    b.freeze()
+}
+
+/// For shard code outside a command (expiry, eviction).
+#[inline]
+pub fn shard_event(shard: &Shard, class: u32, event: &'static str, db: u16, key: &[u8]) {
+    let flags = shard.tun.notify;
+    if flags & class != 0 {
+        emit(flags, class, event, db, key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pubsub::{with_registry, Delivery, Subscriber};
+
+    fn tunables(text: &str) -> crate::shard::Tunables {
+        let cwd = std::env::current_dir().expect("cwd");
+        let c = crate::config::Config::load_in(&cwd, Some("-"), &[], Some(text)).expect("config");
+        crate::shard::Tunables::from_config(&c)
+    }
+
+    #[test]
+    fn classes_reach_the_shard_tunables() {
+        for (letter, bit) in [
+            ("K", class::KEYSPACE),
+            ("E", class::KEYEVENT),
+            ("g", class::GENERIC),
+            ("$", class::STRING),
+            ("l", class::LIST),
+            ("s", class::SET),
+            ("h", class::HASH),
+            ("z", class::ZSET),
+            ("x", class::EXPIRED),
+            ("e", class::EVICTED),
+            ("t", class::STREAM),
+            ("m", class::KEY_MISS),
+            ("d", class::MODULE),
+            ("n", class::NEW),
+        ] {
+            let t = tunables(&format!("notify-keyspace-events {letter}"));
+            assert_eq!(t.notify, bit, "class {letter}");
+        }
+        let a = tunables("notify-keyspace-events KA").notify;
+        assert_eq!(a & (class::NEW | class::KEY_MISS), 0, "A has neither n nor m");
+        assert_eq!(a & class::ALL, class::ALL);
+        assert_eq!(tunables("").notify, 0);
+    }
+
+    #[test]
+    fn output_limits_reach_the_shard_tunables() {
+        let t = tunables("client-output-buffer-limit pubsub 1mb 512kb 7 normal 10 20 30");
+        assert_eq!(t.obl, [(10, 20, 30), (256 << 20, 64 << 20, 60), (1 << 20, 512 << 10, 7)]);
+    }
+
+    #[test]
+    fn channel_names() {
+        assert_eq!(channel("__keyspace@", 3, b"k:1"), "__keyspace@3__:k:1");
+        assert_eq!(channel("__keyevent@", 0, b"del"), "__keyevent@0__:del");
+    }
+
+    #[test]
+    fn emit_respects_classes_and_k_e() {
+        let (tx, mut rx) = futures_channel::mpsc::unbounded();
+        let sub = Subscriber { id: 77, tx };
+        let pats = [Bytes::from_static(b"__key*")];
+        with_registry(|r| r.add(Kind::Pattern, &pats, &sub));
+        let count = |rx: &mut crate::pubsub::Receiver| {
+            let mut v = Vec::new();
+            while let Ok(d) = rx.try_recv() {
+                v.push(d);
+            }
+            v
+        };
+        // Class not enabled: nothing.
+        emit(class::KEYSPACE | class::KEYEVENT | class::LIST, class::STRING, "set", 0, b"k");
+        assert!(count(&mut rx).is_empty());
+        // Class enabled but neither K nor E: nothing.
+        emit(class::STRING, class::STRING, "set", 0, b"k");
+        assert!(count(&mut rx).is_empty());
+        emit(class::KEYSPACE | class::KEYEVENT | class::STRING, class::STRING, "set", 2, b"k");
+        let got = count(&mut rx);
+        assert_eq!(got.len(), 2);
+        match (&got[0], &got[1]) {
+            (
+                Delivery::PMessage {
+                    channel: c1,
+                    payload: p1,
+                    ..
+                },
+                Delivery::PMessage {
+                    channel: c2,
+                    payload: p2,
+                    ..
+                },
+            ) => {
+                assert_eq!(c1, "__keyspace@2__:k");
+                assert_eq!(p1, "set");
+                assert_eq!(c2, "__keyevent@2__:set");
+                assert_eq!(p2, "k");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        with_registry(|r| r.remove(Kind::Pattern, &pats, 77));
+    }
+}
