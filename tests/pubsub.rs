@@ -29,7 +29,10 @@ fn bulk_text(r: &Resp) -> String {
 /// A message read from a subscriber: (kind, pattern, channel, payload).
 fn read_msg(c: &mut RawConn) -> (String, Option<String>, String, String) {
     let r = c.read();
-    let items = r.items().unwrap_or_else(|| panic!("not a message: {r:?}")).to_vec();
+    let items = r
+        .items()
+        .unwrap_or_else(|| panic!("not a message: {r:?}"))
+        .to_vec();
     let kind = bulk_text(&items[0]);
     match kind.as_str() {
         "message" | "smessage" => (kind, None, bulk_text(&items[1]), bulk_text(&items[2])),
@@ -122,7 +125,10 @@ fn fan_out(threads: &str) {
             assert_eq!(kind, if i % 3 == 0 { "pmessage" } else { "message" });
             let (p, n) = payload.split_once(':').expect("p:n");
             let (p, n): (usize, usize) = (p.parse().unwrap(), n.parse().unwrap());
-            assert_eq!(n, next[p], "subscriber {i}: publisher {p}'s messages out of order");
+            assert_eq!(
+                n, next[p],
+                "subscriber {i}: publisher {p}'s messages out of order"
+            );
             next[p] += 1;
         }
         s.assert_silent(Duration::from_millis(50));
@@ -180,7 +186,11 @@ fn patterns_and_counts() {
         assert_eq!(r[2].items().unwrap()[2], Resp::Int(3));
         sub(&mut b, "SUBSCRIBE", &["hello"]);
         let r = sub(&mut b, "PSUBSCRIBE", &["h*"]);
-        assert_eq!(r[0].items().unwrap()[2], Resp::Int(2), "channels + patterns");
+        assert_eq!(
+            r[0].items().unwrap()[2],
+            Resp::Int(2),
+            "channels + patterns"
+        );
         assert_eq!(int(&mut p, &["PUBLISH", "hello", "1"]), 3);
         assert_eq!(int(&mut p, &["PUBLISH", "news.tech", "2"]), 1);
         assert_eq!(int(&mut p, &["PUBLISH", "yz", "3"]), 1);
@@ -188,26 +198,54 @@ fn patterns_and_counts() {
         assert_eq!(int(&mut p, &["PUBLISH", "hx", "5"]), 1);
         assert_eq!(
             read_msg(&mut a),
-            ("pmessage".into(), Some("h?llo".into()), "hello".into(), "1".into())
+            (
+                "pmessage".into(),
+                Some("h?llo".into()),
+                "hello".into(),
+                "1".into()
+            )
         );
         assert_eq!(
             read_msg(&mut a),
-            ("pmessage".into(), Some("news.*".into()), "news.tech".into(), "2".into())
+            (
+                "pmessage".into(),
+                Some("news.*".into()),
+                "news.tech".into(),
+                "2".into()
+            )
         );
         assert_eq!(
             read_msg(&mut a),
-            ("pmessage".into(), Some("[xy]z".into()), "yz".into(), "3".into())
+            (
+                "pmessage".into(),
+                Some("[xy]z".into()),
+                "yz".into(),
+                "3".into()
+            )
         );
         a.assert_silent(Duration::from_millis(50));
         // The channel subscription is delivered before the pattern one.
-        assert_eq!(read_msg(&mut b), ("message".into(), None, "hello".into(), "1".into()));
         assert_eq!(
             read_msg(&mut b),
-            ("pmessage".into(), Some("h*".into()), "hello".into(), "1".into())
+            ("message".into(), None, "hello".into(), "1".into())
         );
         assert_eq!(
             read_msg(&mut b),
-            ("pmessage".into(), Some("h*".into()), "hx".into(), "5".into())
+            (
+                "pmessage".into(),
+                Some("h*".into()),
+                "hello".into(),
+                "1".into()
+            )
+        );
+        assert_eq!(
+            read_msg(&mut b),
+            (
+                "pmessage".into(),
+                Some("h*".into()),
+                "hx".into(),
+                "5".into()
+            )
         );
         // NUMPAT counts distinct patterns.
         let mut c = RawConn::connect(srv.port);
@@ -340,13 +378,21 @@ fn resp2_subscribed_mode_and_resp3_pushes() {
         let r = sub(&mut s, "UNSUBSCRIBE", &[]);
         assert_eq!(
             r[0],
-            Resp::Array(Some(vec![Resp::bulk("unsubscribe"), Resp::bulk("x"), Resp::Int(0)]))
+            Resp::Array(Some(vec![
+                Resp::bulk("unsubscribe"),
+                Resp::bulk("x"),
+                Resp::Int(0)
+            ]))
         );
         assert_eq!(s.cmd(&["GET", "k"]), Resp::Bulk(None));
         let r = sub(&mut s, "UNSUBSCRIBE", &[]);
         assert_eq!(
             r[0],
-            Resp::Array(Some(vec![Resp::bulk("unsubscribe"), Resp::Bulk(None), Resp::Int(0)]))
+            Resp::Array(Some(vec![
+                Resp::bulk("unsubscribe"),
+                Resp::Bulk(None),
+                Resp::Int(0)
+            ]))
         );
 
         // RESP3: pushes, and every command allowed.
@@ -363,7 +409,11 @@ fn resp2_subscribed_mode_and_resp3_pushes() {
         assert_eq!(int(&mut p, &["PUBLISH", "x", "hi"]), 1);
         assert_eq!(
             r3.read(),
-            Resp::Push(vec![Resp::bulk("message"), Resp::bulk("x"), Resp::bulk("hi")])
+            Resp::Push(vec![
+                Resp::bulk("message"),
+                Resp::bulk("x"),
+                Resp::bulk("hi")
+            ])
         );
         // A message that arrives while commands run comes before later replies.
         assert_eq!(int(&mut p, &["PUBLISH", "x", "between"]), 1);
@@ -372,7 +422,11 @@ fn resp2_subscribed_mode_and_resp3_pushes() {
         let r = if matches!(r, Resp::Push(_)) {
             assert_eq!(
                 r,
-                Resp::Push(vec![Resp::bulk("message"), Resp::bulk("x"), Resp::bulk("between")])
+                Resp::Push(vec![
+                    Resp::bulk("message"),
+                    Resp::bulk("x"),
+                    Resp::bulk("between")
+                ])
             );
             r3.read()
         } else {
@@ -385,7 +439,11 @@ fn resp2_subscribed_mode_and_resp3_pushes() {
         let r = sub(&mut r3, "UNSUBSCRIBE", &[]);
         assert_eq!(
             r[0],
-            Resp::Push(vec![Resp::bulk("unsubscribe"), Resp::bulk("x"), Resp::Int(0)])
+            Resp::Push(vec![
+                Resp::bulk("unsubscribe"),
+                Resp::bulk("x"),
+                Resp::Int(0)
+            ])
         );
         let r = sub(&mut r3, "UNSUBSCRIBE", &[]);
         assert_eq!(
@@ -443,12 +501,17 @@ fn disconnect_and_reset_clean_up() {
         for c in conns {
             c.close();
         }
-        eventually("subscriptions of closed clients to go", Duration::from_secs(10), || {
-            numsub(&mut q, "gone") == 0
-                && numsub(&mut q, "gone2") == 0
-                && int(&mut q, &["PUBSUB", "NUMPAT"]) == 0
-                && q.cmd(&["PUBSUB", "SHARDNUMSUB", "sgone"]).items().unwrap()[1] == Resp::Int(0)
-        });
+        eventually(
+            "subscriptions of closed clients to go",
+            Duration::from_secs(10),
+            || {
+                numsub(&mut q, "gone") == 0
+                    && numsub(&mut q, "gone2") == 0
+                    && int(&mut q, &["PUBSUB", "NUMPAT"]) == 0
+                    && q.cmd(&["PUBSUB", "SHARDNUMSUB", "sgone"]).items().unwrap()[1]
+                        == Resp::Int(0)
+            },
+        );
         assert_eq!(int(&mut q, &["PUBLISH", "gone", "x"]), 0);
         assert_eq!(info_field(&mut q, "stats", "pubsub_channels"), 0);
         assert_eq!(info_field(&mut q, "stats", "pubsub_patterns"), 0);
@@ -462,8 +525,8 @@ fn disconnect_and_reset_clean_up() {
 
 /// A subscriber with a tiny receive buffer that never reads.
 fn stuck_subscriber(port: u16, channel: &str) -> RawConn {
-    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
-        .expect("socket");
+    let sock =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
     sock.set_recv_buffer_size(4096).expect("SO_RCVBUF");
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     sock.connect(&addr.into()).expect("connect");
@@ -500,7 +563,12 @@ fn slow_subscriber_closed(threads: &str) {
     let srv = start(threads, &[]);
     let mut p = RawConn::connect(srv.port);
     assert_eq!(
-        p.cmd(&["CONFIG", "SET", "client-output-buffer-limit", "pubsub 1mb 0 0"]),
+        p.cmd(&[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "pubsub 1mb 0 0"
+        ]),
         Resp::ok()
     );
     let base = info_field(&mut p, "memory", "used_memory");
@@ -508,7 +576,10 @@ fn slow_subscriber_closed(threads: &str) {
     let mut fine = RawConn::connect(srv.port);
     sub(&mut fine, "SUBSCRIBE", &["other"]);
     let (sent, peak) = flood(&mut p, "flood", 200 << 20);
-    assert!(sent < 64 << 20, "subscriber still counted after {sent} bytes");
+    assert!(
+        sent < 64 << 20,
+        "subscriber still counted after {sent} bytes"
+    );
     assert!(
         peak < base + (24 << 20),
         "used_memory peaked at {peak} (baseline {base})"
@@ -528,7 +599,12 @@ fn slow_subscriber_closed(threads: &str) {
     assert_eq!(read_msg(&mut fine).3, "still");
     // No limit: the same flood is not cut off (up to 4 MB here).
     assert_eq!(
-        p.cmd(&["CONFIG", "SET", "client-output-buffer-limit", "pubsub 0 0 0"]),
+        p.cmd(&[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "pubsub 0 0 0"
+        ]),
         Resp::ok()
     );
     let _stuck2 = stuck_subscriber(srv.port, "flood2");
@@ -552,7 +628,12 @@ fn soft_limit_needs_time() {
     let srv = start("3", &[]);
     let mut p = RawConn::connect(srv.port);
     assert_eq!(
-        p.cmd(&["CONFIG", "SET", "client-output-buffer-limit", "pubsub 0 256kb 1"]),
+        p.cmd(&[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "pubsub 0 256kb 1"
+        ]),
         Resp::ok()
     );
     let _stuck = stuck_subscriber(srv.port, "soft");
@@ -569,7 +650,11 @@ fn soft_limit_needs_time() {
     }
     assert!(closed, "never closed over the soft limit");
     // Over 256 KB quickly, but closed only after more than a second over it.
-    assert!(t0.elapsed() >= Duration::from_secs(1), "closed after {:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() >= Duration::from_secs(1),
+        "closed after {:?}",
+        t0.elapsed()
+    );
 }
 
 #[test]
@@ -579,7 +664,12 @@ fn normal_class_limit() {
         let mut c = RawConn::connect(srv.port);
         assert_eq!(c.cmd(&["SET", "big", &"z".repeat(2 << 20)]), Resp::ok());
         assert_eq!(
-            c.cmd(&["CONFIG", "SET", "client-output-buffer-limit", "normal 100kb 0 0"]),
+            c.cmd(&[
+                "CONFIG",
+                "SET",
+                "client-output-buffer-limit",
+                "normal 100kb 0 0"
+            ]),
             Resp::ok()
         );
         c.send(&encode_strs(&["GET", "big"]));
@@ -598,10 +688,18 @@ fn normal_class_limit() {
 /// Run `cmds` with `notify-keyspace-events` set to `classes` and return the keyspace
 /// messages a `__key*@*__:*` subscriber got, as (channel, payload), in arrival order.
 /// The commands use keys of one hash slot, so order is deterministic on any shard count.
-fn notifications(srv: &TestServer, classes: &str, cmds: &[&[&str]], expect: usize) -> Vec<(String, String)> {
+fn notifications(
+    srv: &TestServer,
+    classes: &str,
+    cmds: &[&[&str]],
+    expect: usize,
+) -> Vec<(String, String)> {
     let mut c = RawConn::connect(srv.port);
     assert_eq!(c.cmd(&["FLUSHALL"]), Resp::ok());
-    assert_eq!(c.cmd(&["CONFIG", "SET", "notify-keyspace-events", classes]), Resp::ok());
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "notify-keyspace-events", classes]),
+        Resp::ok()
+    );
     let mut s = RawConn::connect(srv.port);
     sub(&mut s, "PSUBSCRIBE", &["__key*@*__:*"]);
     for cmd in cmds {
@@ -620,8 +718,14 @@ fn notifications(srv: &TestServer, classes: &str, cmds: &[&[&str]], expect: usiz
     // A marker proves nothing else was queued before it.
     assert_eq!(int(&mut c, &["PUBLISH", "__keyspace@0__:marker", "end"]), 1);
     let (_, _, ch, _) = read_msg(&mut s);
-    assert_eq!(ch, "__keyspace@0__:marker", "unexpected extra notifications: {out:?}");
-    assert_eq!(c.cmd(&["CONFIG", "SET", "notify-keyspace-events", ""]), Resp::ok());
+    assert_eq!(
+        ch, "__keyspace@0__:marker",
+        "unexpected extra notifications: {out:?}"
+    );
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "notify-keyspace-events", ""]),
+        Resp::ok()
+    );
     out
 }
 
@@ -692,10 +796,11 @@ fn keyspace_classes() {
             ],
             12,
         );
-        let want: Vec<(String, String)> = ["set", "append", "incrby", "incrbyfloat", "setrange", "set"]
-            .iter()
-            .flat_map(|ev| [ks(0, "s", ev), ke(0, ev, "s")])
-            .collect();
+        let want: Vec<(String, String)> =
+            ["set", "append", "incrby", "incrbyfloat", "setrange", "set"]
+                .iter()
+                .flat_map(|ev| [ks(0, "s", ev), ke(0, ev, "s")])
+                .collect();
         assert_eq!(got, want);
 
         // Lists, including LMOVE's pair and the del of an emptied list.
@@ -789,10 +894,18 @@ fn keyspace_classes_sets_hashes_bitmaps() {
             ],
             7,
         );
-        let want: Vec<_> = ["hset", "hset", "hdel", "hincrby", "hincrbyfloat", "hdel", "del"]
-            .iter()
-            .map(|e| ks(0, "h", e))
-            .collect();
+        let want: Vec<_> = [
+            "hset",
+            "hset",
+            "hdel",
+            "hincrby",
+            "hincrbyfloat",
+            "hdel",
+            "del",
+        ]
+        .iter()
+        .map(|e| ks(0, "h", e))
+        .collect();
         assert_eq!(got, want, "threads {t}");
 
         let got = notifications(
@@ -827,7 +940,12 @@ fn keyspace_classes_new_miss_expired_alias() {
         let got = notifications(
             &srv,
             "KEn",
-            &[&["SET", "n", "1"], &["SET", "n", "2"], &["RPUSH", "{n}l", "a"], &["HSET", "{n}h", "f", "v"]],
+            &[
+                &["SET", "n", "1"],
+                &["SET", "n", "2"],
+                &["RPUSH", "{n}l", "a"],
+                &["HSET", "{n}h", "f", "v"],
+            ],
             6,
         );
         assert_eq!(
@@ -841,7 +959,12 @@ fn keyspace_classes_new_miss_expired_alias() {
                 ke(0, "new", "{n}h"),
             ]
         );
-        let got = notifications(&srv, "Em", &[&["GET", "nosuch"], &["SET", "x", "1"], &["GET", "x"]], 1);
+        let got = notifications(
+            &srv,
+            "Em",
+            &[&["GET", "nosuch"], &["SET", "x", "1"], &["GET", "x"]],
+            1,
+        );
         assert_eq!(got, vec![ke(0, "keymiss", "nosuch")]);
         // Expired: by the active cycle (nobody touches the key).
         let got = notifications(&srv, "Kx", &[&["SET", "gone", "1", "PX", "30"]], 1);
@@ -862,10 +985,18 @@ fn keyspace_classes_new_miss_expired_alias() {
         let got = notifications(
             &srv,
             "KA",
-            &[&["SET", "a", "1"], &["GET", "nosuch"], &["RPUSH", "{a}2", "x"], &["DEL", "a"]],
+            &[
+                &["SET", "a", "1"],
+                &["GET", "nosuch"],
+                &["RPUSH", "{a}2", "x"],
+                &["DEL", "a"],
+            ],
             3,
         );
-        assert_eq!(got, vec![ks(0, "a", "set"), ks(0, "{a}2", "rpush"), ks(0, "a", "del")]);
+        assert_eq!(
+            got,
+            vec![ks(0, "a", "set"), ks(0, "{a}2", "rpush"), ks(0, "a", "del")]
+        );
         // The database is part of the channel name.
         let got = notifications(&srv, "KE$", &[&["SELECT", "5"], &["SET", "d", "1"]], 2);
         assert_eq!(got, vec![ks(5, "d", "set"), ke(5, "set", "d")]);
@@ -875,9 +1006,15 @@ fn keyspace_classes_new_miss_expired_alias() {
 #[test]
 fn keyspace_evicted() {
     for t in THREADS {
-        let srv = start(t, &["--maxmemory", "2mb", "--maxmemory-policy", "allkeys-random"]);
+        let srv = start(
+            t,
+            &["--maxmemory", "2mb", "--maxmemory-policy", "allkeys-random"],
+        );
         let mut c = RawConn::connect(srv.port);
-        assert_eq!(c.cmd(&["CONFIG", "SET", "notify-keyspace-events", "Ee"]), Resp::ok());
+        assert_eq!(
+            c.cmd(&["CONFIG", "SET", "notify-keyspace-events", "Ee"]),
+            Resp::ok()
+        );
         let mut s = RawConn::connect(srv.port);
         sub(&mut s, "SUBSCRIBE", &["__keyevent@0__:evicted"]);
         let value = "v".repeat(1024);
@@ -893,7 +1030,9 @@ fn keyspace_evicted() {
                 let r = c.read();
                 assert!(
                     r == Resp::ok()
-                        || r == Resp::err("OOM command not allowed when used memory > 'maxmemory'."),
+                        || r == Resp::err(
+                            "OOM command not allowed when used memory > 'maxmemory'."
+                        ),
                     "{r:?}"
                 );
             }
@@ -901,7 +1040,10 @@ fn keyspace_evicted() {
         let evicted = info_field(&mut c, "stats", "evicted_keys");
         assert!(evicted > 0);
         let (kind, _, ch, key) = read_msg(&mut s);
-        assert_eq!((kind.as_str(), ch.as_str()), ("message", "__keyevent@0__:evicted"));
+        assert_eq!(
+            (kind.as_str(), ch.as_str()),
+            ("message", "__keyevent@0__:evicted")
+        );
         assert!(key.starts_with("ev:"), "{key}");
         let mut c2 = RawConn::connect(srv.port);
         assert_eq!(c2.cmd(&["EXISTS", &key]), Resp::Int(0));

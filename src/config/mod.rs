@@ -39,8 +39,8 @@ use std::sync::OnceLock;
 pub use directives::{Directive, Kind, StrCheck, DIRECTIVES};
 pub use glob::string_match;
 pub use parse::{options_text, repr, split_args};
-pub use value::notify;
 pub(crate) use value::cobl_limits;
+pub use value::notify;
 
 use value::Value;
 

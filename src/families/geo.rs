@@ -434,14 +434,23 @@ fn hit_reply(h: &Hit, unit: f64, o: Opts) -> Reply {
 
 /// Write a search result to its destination: a new sorted set, or no key at all when
 /// nothing was found. Returns the number stored.
-fn store_result(ctx: &mut ExecCtx, dest: &Bytes, items: Vec<(Bytes, f64)>) -> i64 {
+fn store_result(ctx: &mut ExecCtx, dest: &Bytes, items: Vec<(Bytes, f64)>, kind: Kind) -> i64 {
+    use crate::pubsub::notify::class as nc;
     let n = items.len() as i64;
     if items.is_empty() {
-        ctx.delete(dest);
+        if ctx.delete(dest) {
+            ctx.notify(nc::GENERIC, "del", dest);
+        }
     } else {
         let lim = limits(ctx);
         let z = ZSet::from_pairs(items, &lim);
         ctx.set_value(dest, Value::ZSet(Box::new(z)), 0, false);
+        let event = if kind == Kind::SearchStore {
+            "geosearchstore"
+        } else {
+            "georadiusstore"
+        };
+        ctx.notify(nc::ZSET, event, dest);
     }
     n
 }
@@ -462,7 +471,7 @@ fn search_local(ctx: &mut ExecCtx, a: &[Bytes], kind: Kind) -> CmdResult<Reply> 
                     "the destination of a repeated STORE/STOREDIST option is on another shard",
                 ));
             }
-            Reply::Int(store_result(ctx, &dest, items))
+            Reply::Int(store_result(ctx, &dest, items, kind))
         }
     })
 }
@@ -482,7 +491,7 @@ fn search_cross(db: u16, a: Vec<Bytes>, kind: Kind) -> LocalBoxFuture<'static, R
             Err(e) => Reply::error(&e),
             Ok(Outcome::Reply(r)) => r,
             Ok(Outcome::Store { dest, items }) => {
-                Reply::Int(on_key(db, dest, move |ctx, k| store_result(ctx, k, items)).await)
+                Reply::Int(on_key(db, dest, move |ctx, k| store_result(ctx, k, items, kind)).await)
             }
         }
     })

@@ -84,6 +84,7 @@ fn pfadd(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     if updated {
         hll::invalidate_cache(&mut h);
         store(ctx, key, h);
+        ctx.notify(crate::pubsub::notify::class::STRING, "pfadd", key);
     }
     Ok(Reply::Int(updated as i64))
 }
@@ -175,6 +176,7 @@ fn write_union(
     }
     hll::invalidate_cache(&mut h);
     store(ctx, dest, h);
+    ctx.notify(crate::pubsub::notify::class::STRING, "pfadd", dest);
     Ok(Reply::Ok)
 }
 

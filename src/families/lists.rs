@@ -178,7 +178,12 @@ fn rpushx(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 /// Pop up to `count` elements from `end`; None if the key is missing.
-pub(crate) fn pop_n(ctx: &mut ExecCtx, key: &[u8], end: End, count: usize) -> CmdResult<Option<Vec<Bytes>>> {
+pub(crate) fn pop_n(
+    ctx: &mut ExecCtx,
+    key: &[u8],
+    end: End,
+    count: usize,
+) -> CmdResult<Option<Vec<Bytes>>> {
     let out = pop_n_deferred(ctx, key, end, count)?;
     if out.as_ref().is_some_and(|v| !v.is_empty()) {
         after_change(ctx, key, pop_event(end));

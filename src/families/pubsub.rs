@@ -13,18 +13,28 @@ use crate::pubsub::{self, with_registry, Kind};
 
 pub fn register(t: &mut TableBuilder) {
     t.conn("subscribe", |c, a| Box::pin(subscribe(c, a, Kind::Channel)));
-    t.conn("psubscribe", |c, a| Box::pin(subscribe(c, a, Kind::Pattern)));
+    t.conn("psubscribe", |c, a| {
+        Box::pin(subscribe(c, a, Kind::Pattern))
+    });
     t.conn("ssubscribe", |c, a| Box::pin(subscribe(c, a, Kind::Shard)));
-    t.conn("unsubscribe", |c, a| Box::pin(unsubscribe(c, a, Kind::Channel)));
-    t.conn("punsubscribe", |c, a| Box::pin(unsubscribe(c, a, Kind::Pattern)));
-    t.conn("sunsubscribe", |c, a| Box::pin(unsubscribe(c, a, Kind::Shard)));
+    t.conn("unsubscribe", |c, a| {
+        Box::pin(unsubscribe(c, a, Kind::Channel))
+    });
+    t.conn("punsubscribe", |c, a| {
+        Box::pin(unsubscribe(c, a, Kind::Pattern))
+    });
+    t.conn("sunsubscribe", |c, a| {
+        Box::pin(unsubscribe(c, a, Kind::Shard))
+    });
     t.conn_sync("publish", |_, a| {
         Reply::Int(pubsub::publish(Kind::Channel, &a[1], &a[2]) as i64)
     });
     t.conn_sync("spublish", |_, a| {
         Reply::Int(pubsub::publish(Kind::Shard, &a[1], &a[2]) as i64)
     });
-    t.conn_sync("pubsub|channels", |_, a| names(a, Kind::Channel, "CHANNELS"));
+    t.conn_sync("pubsub|channels", |_, a| {
+        names(a, Kind::Channel, "CHANNELS")
+    });
     t.conn_sync("pubsub|shardchannels", |_, a| {
         names(a, Kind::Shard, "SHARDCHANNELS")
     });
@@ -82,7 +92,11 @@ fn confirm(kind: Kind, sub: bool, name: Option<Bytes>, count: i64) -> Reply {
 fn sync_info(c: &mut Client) {
     let ps = &c.pubsub;
     let mut i = c.info.borrow_mut();
-    i.pubsub = [ps.channels.len(), ps.patterns.len(), ps.shard_channels.len()];
+    i.pubsub = [
+        ps.channels.len(),
+        ps.patterns.len(),
+        ps.shard_channels.len(),
+    ];
     if ps.subscribed() {
         i.flags = "P".into();
     } else if i.flags == "P" {
@@ -107,7 +121,12 @@ async fn subscribe(c: &mut Client, a: &[Bytes], kind: Kind) -> Reply {
     let mut out = Vec::with_capacity(names.len());
     for n in names {
         c.pubsub.set(kind).insert(n.clone());
-        out.push(confirm(kind, true, Some(n.clone()), c.pubsub.confirm_count(kind)));
+        out.push(confirm(
+            kind,
+            true,
+            Some(n.clone()),
+            c.pubsub.confirm_count(kind),
+        ));
     }
     sync_info(c);
     Reply::Many(out)
@@ -196,5 +215,11 @@ fn help() -> Reply {
 
 /// INFO stats: pubsub_channels, pubsub_patterns, pubsubshard_channels.
 pub fn info_counts() -> (usize, usize, usize) {
-    with_registry(|r| (r.len(Kind::Channel), r.len(Kind::Pattern), r.len(Kind::Shard)))
+    with_registry(|r| {
+        (
+            r.len(Kind::Channel),
+            r.len(Kind::Pattern),
+            r.len(Kind::Shard),
+        )
+    })
 }

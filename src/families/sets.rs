@@ -477,7 +477,12 @@ fn store_op_cross(db: u16, a: Vec<Bytes>, op: Op) -> LocalBoxFuture<'static, Rep
         let out = compute(op, &refs, &lim);
         drop(refs);
         drop(sets);
-        Reply::Int(on_key(db, a[1].clone(), move |ctx, k| store_result(ctx, k, out, op)).await)
+        Reply::Int(
+            on_key(db, a[1].clone(), move |ctx, k| {
+                store_result(ctx, k, out, op)
+            })
+            .await,
+        )
     })
 }
 

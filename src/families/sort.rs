@@ -147,9 +147,11 @@ async fn resolve_cross(db: u16, pat: Bytes, elems: &[Bytes]) -> Vec<Option<Bytes
         }
     }
     // Every key of one pattern shares its field (if any).
-    let mut found = per_key(db, keys, move |ctx, k| lookup_value(ctx, k, field.as_deref()))
-        .await
-        .into_iter();
+    let mut found = per_key(db, keys, move |ctx, k| {
+        lookup_value(ctx, k, field.as_deref())
+    })
+    .await
+    .into_iter();
     for (t, e) in targets.into_iter().zip(elems) {
         out.push(match t {
             Target::Itself => Some(e.clone()),
@@ -216,7 +218,11 @@ fn load(ctx: &mut ExecCtx, key: &[u8], o: &Opts) -> CmdResult<Loaded> {
     } as i64;
     let (lstart, lcount) = o.limit.unwrap_or((0, -1));
     let mut start = lstart.max(0);
-    let mut end = if lcount < 0 { len - 1 } else { start.saturating_add(lcount) - 1 };
+    let mut end = if lcount < 0 {
+        len - 1
+    } else {
+        start.saturating_add(lcount) - 1
+    };
     if start >= len {
         start = len - 1;
         end = len - 2;
@@ -397,7 +403,9 @@ fn order(
         items.push((e, score, if by_given { w } else { None }));
     }
     if bad {
-        return Err(CmdError::err("One or more scores can't be converted into double"));
+        return Err(CmdError::err(
+            "One or more scores can't be converted into double",
+        ));
     }
     let cmp = |a: &(Bytes, f64, Option<Bytes>), b: &(Bytes, f64, Option<Bytes>)| {
         let c = if !alpha {
@@ -456,7 +464,11 @@ fn output(out: &[Bytes], gets: &[Vec<Option<Bytes>>], storing: bool) -> Vec<Opti
     for i in 0..out.len() {
         for g in gets {
             let x = g.get(i).cloned().flatten();
-            v.push(if storing { Some(x.unwrap_or_default()) } else { x });
+            v.push(if storing {
+                Some(x.unwrap_or_default())
+            } else {
+                x
+            });
         }
     }
     v
@@ -465,12 +477,16 @@ fn output(out: &[Bytes], gets: &[Vec<Option<Bytes>>], storing: bool) -> Vec<Opti
 /// STORE: the result as a list (an empty one deletes `dst`); returns the count.
 fn store_list(ctx: &mut ExecCtx, dst: &Bytes, items: Vec<Option<Bytes>>) -> i64 {
     let n = items.len() as i64;
+    use crate::pubsub::notify::class as nc;
     if n == 0 {
-        ctx.delete(dst);
+        if ctx.delete(dst) {
+            ctx.notify(nc::GENERIC, "del", dst);
+        }
     } else {
         let fill = ctx.shard.cfg.get_i64("list-max-listpack-size");
         let l = List::from_iter(items.iter().map(|x| x.as_deref().unwrap_or(b"")), fill);
         ctx.set_value(dst, Value::List(Box::new(l)), 0, false);
+        ctx.notify(nc::LIST, "sortstore", dst);
     }
     n
 }

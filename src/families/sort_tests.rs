@@ -20,7 +20,10 @@ fn run(shard: &mut Shard, line: &str) -> Reply {
         .collect();
     let mut name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
     if name == "object" {
-        name = format!("object|{}", String::from_utf8_lossy(&args[1]).to_ascii_lowercase());
+        name = format!(
+            "object|{}",
+            String::from_utf8_lossy(&args[1]).to_ascii_lowercase()
+        );
     }
     let cmd = table::lookup(name.as_bytes()).unwrap_or_else(|| panic!("no command {name}"));
     exec_on_shard(shard, cmd, 0, &args)
@@ -78,7 +81,10 @@ fn sort_list_and_patterns() {
     assert_eq!(run(&mut s, "SORT l DESC LIMIT 1 5"), bulks(&["2", "1"]));
     run(&mut s, "MSET w_1 30 w_2 20 w_3 10");
     assert_eq!(run(&mut s, "SORT l BY w_*"), bulks(&["3", "2", "1"]));
-    assert_eq!(run(&mut s, "SORT l BY nosort DESC"), bulks(&["2", "1", "3"]));
+    assert_eq!(
+        run(&mut s, "SORT l BY nosort DESC"),
+        bulks(&["2", "1", "3"])
+    );
     run(&mut s, "HSET h_1 f a");
     assert_eq!(
         run(&mut s, "SORT l GET # GET h_*->f"),
@@ -125,12 +131,24 @@ fn sort_zset_keeps_score_order_with_nosort() {
             enc: crate::shard::value::Enc::Auto,
         },
     );
-    assert_eq!(run(&mut s, "SORT z BY nosort"), bulks(&["c", "a", "b", "d"]));
-    assert_eq!(run(&mut s, "SORT z BY nosort LIMIT 1 2"), bulks(&["a", "b"]));
-    assert_eq!(run(&mut s, "SORT z BY nosort DESC LIMIT 1 2"), bulks(&["b", "a"]));
+    assert_eq!(
+        run(&mut s, "SORT z BY nosort"),
+        bulks(&["c", "a", "b", "d"])
+    );
+    assert_eq!(
+        run(&mut s, "SORT z BY nosort LIMIT 1 2"),
+        bulks(&["a", "b"])
+    );
+    assert_eq!(
+        run(&mut s, "SORT z BY nosort DESC LIMIT 1 2"),
+        bulks(&["b", "a"])
+    );
     assert_eq!(run(&mut s, "OBJECT ENCODING z"), bulk("skiplist"));
     assert_eq!(run(&mut s, "SORT z ALPHA"), bulks(&["a", "b", "c", "d"]));
-    assert_eq!(run(&mut s, "SORT z BY nosort ALPHA"), bulks(&["c", "a", "b", "d"]));
+    assert_eq!(
+        run(&mut s, "SORT z BY nosort ALPHA"),
+        bulks(&["c", "a", "b", "d"])
+    );
     assert_eq!(run(&mut s, "SORT z BY nosort STORE d"), Reply::Int(4));
     assert_eq!(run(&mut s, "LRANGE d 0 -1"), bulks(&["c", "a", "b", "d"]));
 }

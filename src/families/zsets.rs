@@ -14,6 +14,7 @@ use crate::command::ExecCtx;
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::encode::format_double;
 use crate::protocol::Reply;
+use crate::pubsub::notify::class as nc;
 use crate::shard::db::Entry;
 use crate::shard::value::Value;
 use crate::types::zset::{LexBound, LexRange, Limits, ScoreRange, ZSet};
@@ -74,13 +75,15 @@ pub fn write_zset<'c>(ctx: &'c mut ExecCtx, key: &[u8]) -> CmdResult<Option<&'c 
     }
 }
 
-/// After removals: delete the key if its set became empty (Redis keeps no empty
-/// sorted sets), and mark it changed.
-pub fn after_remove(ctx: &mut ExecCtx, key: &[u8]) {
+/// After removals: announce `event`, delete the key if its set became empty (Redis
+/// keeps no empty sorted sets), and mark it changed.
+pub fn after_remove(ctx: &mut ExecCtx, key: &[u8], event: &'static str) {
+    ctx.notify(nc::ZSET, event, key);
     let empty =
         matches!(ctx.peek(key), Some(e) if matches!(&e.value, Value::ZSet(z) if z.is_empty()));
     if empty {
         ctx.delete(key);
+        ctx.notify(nc::GENERIC, "del", key);
     } else {
         ctx.modified(key);
     }
@@ -296,6 +299,9 @@ pub fn zadd_generic(
         }
     }
     let empty = z.is_empty();
+    if added + updated > 0 {
+        ctx.notify(nc::ZSET, if flags.incr { "zincr" } else { "zadd" }, key);
+    }
     if empty {
         ctx.delete(key);
     } else if (added + updated > 0) && !created {
@@ -381,7 +387,7 @@ fn zrem(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
         }
     }
     if removed > 0 {
-        after_remove(ctx, key);
+        after_remove(ctx, key, "zrem");
     }
     Ok(Reply::Int(removed))
 }
@@ -451,6 +457,7 @@ fn zrevrank(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 fn remove_span(
     ctx: &mut ExecCtx,
     key: &Bytes,
+    event: &'static str,
     span: impl FnOnce(&ZSet) -> (usize, usize),
 ) -> CmdResult<Reply> {
     let Some(z) = write_zset(ctx, key)? else {
@@ -459,24 +466,26 @@ fn remove_span(
     let (lo, hi) = span(z);
     let n = z.remove_ranks(lo, hi);
     if n > 0 {
-        after_remove(ctx, key);
+        after_remove(ctx, key, event);
     }
     Ok(Reply::Int(n as i64))
 }
 
 fn zremrangebyrank(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let (start, stop) = (parse_i64(&a[2])?, parse_i64(&a[3])?);
-    remove_span(ctx, &a[1], |z| rank_span(start, stop, z.len()))
+    remove_span(ctx, &a[1], "zremrangebyrank", |z| {
+        rank_span(start, stop, z.len())
+    })
 }
 
 fn zremrangebyscore(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let r = parse_score_range(&a[2], &a[3])?;
-    remove_span(ctx, &a[1], |z| z.score_ranks(&r))
+    remove_span(ctx, &a[1], "zremrangebyscore", |z| z.score_ranks(&r))
 }
 
 fn zremrangebylex(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let r = parse_lex_range(&a[2], &a[3])?;
-    remove_span(ctx, &a[1], |z| z.lex_ranks(&r))
+    remove_span(ctx, &a[1], "zremrangebylex", |z| z.lex_ranks(&r))
 }
 
 // ---- pops ----------------------------------------------------------------------------
@@ -495,7 +504,7 @@ pub fn zpop(
     };
     let out = z.pop(max, count);
     if !out.is_empty() {
-        after_remove(ctx, key);
+        after_remove(ctx, key, if max { "zpopmax" } else { "zpopmin" });
         let mut effect = vec![Bytes::from_static(b"ZREM"), key.clone()];
         effect.extend(out.iter().map(|(m, _)| m.clone()));
         ctx.propagate_as(effect);

@@ -196,14 +196,23 @@ fn zrevrangebylex(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 /// Store a computed sorted set at `dst` (empty: delete it). Returns its size.
-pub fn store_pairs(ctx: &mut ExecCtx, dst: &Bytes, v: Vec<(Bytes, f64)>) -> i64 {
+/// `event` is the keyspace event of a stored result (`zunionstore`...).
+pub fn store_pairs(
+    ctx: &mut ExecCtx,
+    dst: &Bytes,
+    v: Vec<(Bytes, f64)>,
+    event: &'static str,
+) -> i64 {
     let n = v.len() as i64;
     if n == 0 {
-        ctx.delete(dst);
+        if ctx.delete(dst) {
+            ctx.notify(crate::pubsub::notify::class::GENERIC, "del", dst);
+        }
     } else {
         let lim = limits(ctx);
         let z = ZSet::from_pairs(v, &lim);
         ctx.set_value(dst, Value::ZSet(Box::new(z)), 0, false);
+        ctx.notify(crate::pubsub::notify::class::ZSET, event, dst);
     }
     n
 }
@@ -211,7 +220,7 @@ pub fn store_pairs(ctx: &mut ExecCtx, dst: &Bytes, v: Vec<(Bytes, f64)>) -> i64 
 fn zrangestore(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let q = parse_query(a, 3, true, None, None)?;
     let v = read_zset(ctx, &a[2])?.map_or_else(Vec::new, |z| run(z, &q));
-    Ok(Reply::Int(store_pairs(ctx, &a[1], v)))
+    Ok(Reply::Int(store_pairs(ctx, &a[1], v, "zrangestore")))
 }
 
 /// ZRANGESTORE with source and destination on different shards: read the range on the
@@ -230,6 +239,11 @@ fn zrangestore_cross(db: u16, a: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
             Ok(v) => v,
             Err(e) => return Reply::error(&e),
         };
-        Reply::Int(on_key(db, a[1].clone(), move |ctx, k| store_pairs(ctx, k, v)).await)
+        Reply::Int(
+            on_key(db, a[1].clone(), move |ctx, k| {
+                store_pairs(ctx, k, v, "zrangestore")
+            })
+            .await,
+        )
     })
 }

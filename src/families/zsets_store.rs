@@ -131,6 +131,17 @@ enum Op {
     Diff,
 }
 
+impl Op {
+    /// The keyspace event of the *STORE form.
+    fn store_event(self) -> &'static str {
+        match self {
+            Op::Union => "zunionstore",
+            Op::Inter => "zinterstore",
+            Op::Diff => "zdiffstore",
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Agg {
     Sum,
@@ -356,7 +367,7 @@ fn store_op(ctx: &mut ExecCtx, a: &[Bytes], op: Op) -> CmdResult<Reply> {
     with_srcs(ctx, keys, true, |_| ())?;
     let o = parse_opts(a, 3 + n, n, op, true, false)?;
     let v = with_srcs(ctx, keys, true, |srcs| compute(op, srcs, &o))?;
-    Ok(Reply::Int(store_pairs(ctx, &a[1], v)))
+    Ok(Reply::Int(store_pairs(ctx, &a[1], v, op.store_event())))
 }
 
 fn zunion(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -432,7 +443,12 @@ fn store_op_cross(db: u16, a: Vec<Bytes>, op: Op) -> LocalBoxFuture<'static, Rep
             }
             Err(e) => return Reply::error(&e),
         };
-        Reply::Int(on_key(db, a[1].clone(), move |ctx, k| store_pairs(ctx, k, v)).await)
+        Reply::Int(
+            on_key(db, a[1].clone(), move |ctx, k| {
+                store_pairs(ctx, k, v, op.store_event())
+            })
+            .await,
+        )
     })
 }
 

@@ -192,7 +192,8 @@ pub async fn serve(sock: Socket) {
                     }
                     if sock.unsent() > OUT_HIGH {
                         let limit = crate::shard::with_shard(|s| s.tun.query_buffer_limit);
-                        match drain(&sock, &mut kill, &mut rbuf, &parser, limit, &mut client).await {
+                        match drain(&sock, &mut kill, &mut rbuf, &parser, limit, &mut client).await
+                        {
                             Drained::Flushed => more_input = !rbuf.is_empty(),
                             other => {
                                 flush_on_close = other.flush_before_close(id, &info);
@@ -266,7 +267,16 @@ pub async fn serve(sock: Socket) {
                 wbuf = BytesMut::with_capacity(READ_CHUNK);
             }
             if sock.unsent() > OUT_HIGH {
-                match drain(&sock, &mut kill, &mut rbuf, &parser, tun.query_buffer_limit, &mut client).await {
+                match drain(
+                    &sock,
+                    &mut kill,
+                    &mut rbuf,
+                    &parser,
+                    tun.query_buffer_limit,
+                    &mut client,
+                )
+                .await
+                {
                     Drained::Flushed => more_input = !rbuf.is_empty(),
                     other => {
                         flush_on_close = other.flush_before_close(id, &info);
@@ -371,13 +381,10 @@ async fn drain(
                     sock.readable().await;
                     Ev::Input
                 },
-                futures_lite::future::or(
-                    async { Ev::Pubsub(client.pubsub.next().await) },
-                    async {
-                        let _ = (&mut *kill).await;
-                        Ev::Killed
-                    },
-                ),
+                futures_lite::future::or(async { Ev::Pubsub(client.pubsub.next().await) }, async {
+                    let _ = (&mut *kill).await;
+                    Ev::Killed
+                }),
             ),
         )
         .await;

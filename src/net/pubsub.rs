@@ -132,7 +132,14 @@ impl Drop for ClientPubSub {
 
 /// One output-limit decision. `soft_since` remembers when the soft limit was first
 /// reached and is cleared when output drops below it.
-pub fn over_limit(hard: u64, soft: u64, secs: i64, used: u64, now_ms: u64, soft_since: &mut u64) -> bool {
+pub fn over_limit(
+    hard: u64,
+    soft: u64,
+    secs: i64,
+    used: u64,
+    now_ms: u64,
+    soft_since: &mut u64,
+) -> bool {
     if hard > 0 && used >= hard {
         return true;
     }
@@ -155,7 +162,10 @@ pub fn output_limit_reached(client: &mut super::client::Client, unsent: usize) -
     if limits[class].0 == 0 && limits[class].1 == 0 {
         return false;
     }
-    if !client.pubsub.over_limit(&limits, unsent, crate::util::now_ms()) {
+    if !client
+        .pubsub
+        .over_limit(&limits, unsent, crate::util::now_ms())
+    {
         return false;
     }
     tracing::warn!(
@@ -237,10 +247,16 @@ mod tests {
         };
         let mut out = BytesMut::new();
         encode_delivery(&m, false, &mut out);
-        assert_eq!(&out[..], b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$5\r\nhello\r\n");
+        assert_eq!(
+            &out[..],
+            b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$5\r\nhello\r\n"
+        );
         out.clear();
         encode_delivery(&m, true, &mut out);
-        assert_eq!(&out[..], b">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$5\r\nhello\r\n");
+        assert_eq!(
+            &out[..],
+            b">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$5\r\nhello\r\n"
+        );
         let s = Delivery::Message {
             shard: true,
             channel: Bytes::from_static(b"c"),

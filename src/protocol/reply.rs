@@ -65,9 +65,7 @@ impl Reply {
             | Reply::Error(b)
             | Reply::Bulk(b)
             | Reply::Verbatim(b)
-            | Reply::DoubleText(b) => {
-                b.len() + 16
-            }
+            | Reply::DoubleText(b) => b.len() + 16,
             Reply::Array(v) | Reply::Set(v) | Reply::Push(v) | Reply::Many(v) => {
                 16 + v.iter().map(Reply::approx_len).sum::<usize>()
             }

@@ -85,7 +85,11 @@ mod tests {
             assert_eq!(t.notify, bit, "class {letter}");
         }
         let a = tunables("notify-keyspace-events KA").notify;
-        assert_eq!(a & (class::NEW | class::KEY_MISS), 0, "A has neither n nor m");
+        assert_eq!(
+            a & (class::NEW | class::KEY_MISS),
+            0,
+            "A has neither n nor m"
+        );
         assert_eq!(a & class::ALL, class::ALL);
         assert_eq!(tunables("").notify, 0);
     }
@@ -93,7 +97,14 @@ mod tests {
     #[test]
     fn output_limits_reach_the_shard_tunables() {
         let t = tunables("client-output-buffer-limit pubsub 1mb 512kb 7 normal 10 20 30");
-        assert_eq!(t.obl, [(10, 20, 30), (256 << 20, 64 << 20, 60), (1 << 20, 512 << 10, 7)]);
+        assert_eq!(
+            t.obl,
+            [
+                (10, 20, 30),
+                (256 << 20, 64 << 20, 60),
+                (1 << 20, 512 << 10, 7)
+            ]
+        );
     }
 
     #[test]
@@ -116,12 +127,24 @@ mod tests {
             v
         };
         // Class not enabled: nothing.
-        emit(class::KEYSPACE | class::KEYEVENT | class::LIST, class::STRING, "set", 0, b"k");
+        emit(
+            class::KEYSPACE | class::KEYEVENT | class::LIST,
+            class::STRING,
+            "set",
+            0,
+            b"k",
+        );
         assert!(count(&mut rx).is_empty());
         // Class enabled but neither K nor E: nothing.
         emit(class::STRING, class::STRING, "set", 0, b"k");
         assert!(count(&mut rx).is_empty());
-        emit(class::KEYSPACE | class::KEYEVENT | class::STRING, class::STRING, "set", 2, b"k");
+        emit(
+            class::KEYSPACE | class::KEYEVENT | class::STRING,
+            class::STRING,
+            "set",
+            2,
+            b"k",
+        );
         let got = count(&mut rx);
         assert_eq!(got.len(), 2);
         match (&got[0], &got[1]) {

@@ -164,7 +164,13 @@ fn evict_one(shard: &mut Shard) -> bool {
     if shard.dbs[db].remove(&key).is_some() {
         shard.stats.evicted_keys += 1;
         shard.touch_key(db as u16, &key);
-        crate::pubsub::notify::shard_event(shard, crate::pubsub::notify::class::EVICTED, "evicted", db as u16, &key);
+        crate::pubsub::notify::shard_event(
+            shard,
+            crate::pubsub::notify::class::EVICTED,
+            "evicted",
+            db as u16,
+            &key,
+        );
         shard.record_effect(db as u16, &[Bytes::from_static(b"DEL"), key]);
     }
     true

@@ -51,6 +51,12 @@ pub fn active_expire_cycle(shard: &mut Shard, budget: Duration) -> usize {
 pub fn expired_key(shard: &mut Shard, db: u16, key: Bytes) {
     shard.stats.expired_keys += 1;
     shard.touch_expired(db, &key);
-    crate::pubsub::notify::shard_event(shard, crate::pubsub::notify::class::EXPIRED, "expired", db, &key);
+    crate::pubsub::notify::shard_event(
+        shard,
+        crate::pubsub::notify::class::EXPIRED,
+        "expired",
+        db,
+        &key,
+    );
     shard.record_effect(db, &[Bytes::from_static(b"DEL"), key]);
 }

@@ -143,8 +143,14 @@ fn dense_set(regs: &mut [u8], i: usize, v: u8) -> bool {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Op {
     /// A run of zero registers; `xzero` when it is the two-byte form.
-    Zero { len: usize, xzero: bool },
-    Val { val: u8, len: usize },
+    Zero {
+        len: usize,
+        xzero: bool,
+    },
+    Val {
+        val: u8,
+        len: usize,
+    },
 }
 
 impl Op {
@@ -274,7 +280,11 @@ fn sparse_set(s: &mut Vec<u8>, index: usize, count: u8, max_bytes: usize) -> Res
     };
     match op {
         Op::Val { val, .. } if val >= count => return Ok(false),
-        Op::Val { len: 1, .. } | Op::Zero { len: 1, xzero: false } => {
+        Op::Val { len: 1, .. }
+        | Op::Zero {
+            len: 1,
+            xzero: false,
+        } => {
             s[p] = val_byte(count, 1);
             merge_vals(s, prev.unwrap_or(HDR));
             return Ok(true);
@@ -358,7 +368,12 @@ pub fn add(s: &mut Vec<u8>, ele: &[u8], max_bytes: usize) -> Result<bool, Corrup
 }
 
 /// Raise one register in whichever encoding `s` has.
-pub fn set_register(s: &mut Vec<u8>, index: usize, count: u8, max_bytes: usize) -> Result<bool, Corrupt> {
+pub fn set_register(
+    s: &mut Vec<u8>,
+    index: usize,
+    count: u8,
+    max_bytes: usize,
+) -> Result<bool, Corrupt> {
     match s[4] {
         DENSE => Ok(dense_set(&mut s[HDR..], index, count)),
         SPARSE => sparse_set(s, index, count, max_bytes),

@@ -37,7 +37,10 @@ fn dense_registers_round_trip() {
     }
     dense_put(&mut regs, REGISTERS - 1, 63);
     assert_eq!(dense_get(&regs, REGISTERS - 1), 63);
-    assert_eq!(dense_get(&regs, REGISTERS - 2), ((REGISTERS - 2) % 64) as u8);
+    assert_eq!(
+        dense_get(&regs, REGISTERS - 2),
+        ((REGISTERS - 2) % 64) as u8
+    );
 }
 
 #[test]
