@@ -8,7 +8,9 @@
 
 use bytes::Bytes;
 
-use super::lists::{list_mut, move_cross, move_local, mpop_one, parse_end, parse_lmpop};
+use super::lists::{
+    list_mut, move_cross, move_local, mpop_cross, mpop_one, parse_end, parse_lmpop,
+};
 use super::multikey::on_key;
 use super::numbers::LongDouble;
 use crate::command::table::{self, TableBuilder};
@@ -200,18 +202,10 @@ fn blmpop(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 
 fn blmpop_cross(db: u16, a: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
     Box::pin(async move {
-        let (keys, end, count) = match blmpop_args(&a) {
-            Ok(p) => p,
-            Err(e) => return Reply::error(&e),
-        };
-        for k in keys {
-            match on_key(db, k, move |ctx, k| mpop_one(ctx, k, end, count)).await {
-                Ok(Some(r)) => return r,
-                Ok(None) => {}
-                Err(e) => return Reply::error(&e),
-            }
+        match blmpop_args(&a) {
+            Ok((keys, end, count)) => mpop_cross(db, keys, end, count).await,
+            Err(e) => Reply::error(&e),
         }
-        Reply::NilArray
     })
 }
 

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use super::blocking::timeout_ms;
 use super::multikey::on_key;
 use super::zsets::{read_zset, zpop};
-use super::zsets_store::{zmpop_core, zmpop_reply, ZmpopArgs};
+use super::zsets_store::{zmpop_core, zmpop_keys_cross, zmpop_reply, ZmpopArgs};
 use crate::command::table::{self, TableBuilder};
 use crate::command::{ExecCtx, LocalBoxFuture};
 use crate::error::CmdResult;
@@ -96,20 +96,10 @@ fn bzmpop(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 
 fn bzmpop_cross(db: u16, a: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
     Box::pin(async move {
-        let args = match bzmpop_args(&a) {
-            Ok(x) => x,
-            Err(e) => return Reply::error(&e),
-        };
-        let (max, count) = (args.max, args.count);
-        for k in args.keys {
-            let r = on_key(db, k.clone(), move |ctx, k| zpop(ctx, k, max, count)).await;
-            match r {
-                Ok(Some(v)) if !v.is_empty() => return zmpop_reply(Some((k, v))),
-                Ok(_) => {}
-                Err(e) => return Reply::error(&e),
-            }
+        match bzmpop_args(&a) {
+            Ok(args) => zmpop_keys_cross(db, args).await,
+            Err(e) => Reply::error(&e),
         }
-        zmpop_reply(None)
     })
 }
 

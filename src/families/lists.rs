@@ -652,20 +652,24 @@ fn lmpop(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 
 fn lmpop_cross(db: u16, a: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
     Box::pin(async move {
-        let (keys, end, count) = match parse_lmpop(&a) {
-            Ok(p) => p,
-            Err(e) => return Reply::error(&e),
-        };
-        // Keys in order, one hop each: the first non-empty list wins, as in Redis.
-        for k in keys {
-            match on_key(db, k, move |ctx, k| mpop_one(ctx, k, end, count)).await {
-                Ok(Some(r)) => return r,
-                Ok(None) => {}
-                Err(e) => return Reply::error(&e),
-            }
+        match parse_lmpop(&a) {
+            Ok((keys, end, count)) => mpop_cross(db, keys, end, count).await,
+            Err(e) => Reply::error(&e),
         }
-        Reply::NilArray
     })
+}
+
+/// LMPOP's pop over keys on several shards (BLMPOP too): keys in order, one hop each;
+/// the first non-empty list wins, as in Redis.
+pub(crate) async fn mpop_cross(db: u16, keys: Vec<Bytes>, end: End, count: usize) -> Reply {
+    for k in keys {
+        match on_key(db, k, move |ctx, k| mpop_one(ctx, k, end, count)).await {
+            Ok(Some(r)) => return r,
+            Ok(None) => {}
+            Err(e) => return Reply::error(&e),
+        }
+    }
+    Reply::NilArray
 }
 
 #[cfg(test)]

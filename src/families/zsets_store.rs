@@ -579,19 +579,24 @@ fn zmpop(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 /// ZMPOP across shards: one hop per key, in order, until one pops.
 fn zmpop_cross(db: u16, a: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
     Box::pin(async move {
-        let args = match ZmpopArgs::parse(&a, 1) {
-            Ok(x) => x,
-            Err(e) => return Reply::error(&e),
-        };
-        let (max, count) = (args.max, args.count);
-        for k in args.keys {
-            let r = on_key(db, k.clone(), move |ctx, k| zpop(ctx, k, max, count)).await;
-            match r {
-                Ok(Some(v)) if !v.is_empty() => return zmpop_reply(Some((k, v))),
-                Ok(_) => {}
-                Err(e) => return Reply::error(&e),
-            }
+        match ZmpopArgs::parse(&a, 1) {
+            Ok(args) => zmpop_keys_cross(db, args).await,
+            Err(e) => Reply::error(&e),
         }
-        zmpop_reply(None)
     })
+}
+
+/// ZMPOP (and BZMPOP) over keys on several shards: one hop per key, in order, until one
+/// pops.
+pub async fn zmpop_keys_cross(db: u16, args: ZmpopArgs) -> Reply {
+    let (max, count) = (args.max, args.count);
+    for k in args.keys {
+        let r = on_key(db, k.clone(), move |ctx, k| zpop(ctx, k, max, count)).await;
+        match r {
+            Ok(Some(v)) if !v.is_empty() => return zmpop_reply(Some((k, v))),
+            Ok(_) => {}
+            Err(e) => return Reply::error(&e),
+        }
+    }
+    zmpop_reply(None)
 }
