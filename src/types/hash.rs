@@ -15,21 +15,7 @@ use crate::shard::dict::Dict;
 use crate::shard::value::CBytes;
 
 /// The conversion thresholds (`hash-max-listpack-entries`, `hash-max-listpack-value`).
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub entries: usize,
-    pub value: usize,
-}
-
-impl Limits {
-    /// Config values are clamped at 0: a negative threshold converts everything.
-    pub fn new(entries: i64, value: i64) -> Limits {
-        Limits {
-            entries: entries.max(0) as usize,
-            value: value.max(0) as usize,
-        }
-    }
-}
+pub use super::ListpackLimits as Limits;
 
 /// Append `n` as an LEB128 varint: one byte for entries under 128 bytes.
 fn put_len(buf: &mut Vec<u8>, mut n: usize) {

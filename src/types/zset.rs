@@ -41,30 +41,7 @@ const CHUNK_MAX_BYTES: usize = 4096;
 const CHUNK_MERGE: usize = CHUNK_MAX / 2;
 
 /// The conversion thresholds (`zset-max-listpack-entries`, `zset-max-listpack-value`).
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub entries: usize,
-    pub value: usize,
-}
-
-impl Limits {
-    /// Config values are clamped at 0: a zero threshold makes everything a skiplist.
-    pub fn new(entries: i64, value: i64) -> Limits {
-        Limits {
-            entries: entries.max(0) as usize,
-            value: value.max(0) as usize,
-        }
-    }
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            entries: 128,
-            value: 64,
-        }
-    }
-}
+pub use super::ListpackLimits as Limits;
 
 /// Order of two entries: by score (numerically, -0 == 0), then by member bytes.
 #[inline]
