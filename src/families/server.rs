@@ -280,19 +280,6 @@ async fn info(c: &mut Client, a: &[Bytes]) -> Reply {
         .iter()
         .map(|s| String::from_utf8_lossy(s).to_ascii_lowercase())
         .collect();
-    let default = [
-        "server",
-        "clients",
-        "memory",
-        "persistence",
-        "stats",
-        "replication",
-        "cpu",
-        "modules",
-        "errorstats",
-        "cluster",
-        "keyspace",
-    ];
     let all_sections = [
         "server",
         "clients",
@@ -309,7 +296,12 @@ async fn info(c: &mut Client, a: &[Bytes]) -> Reply {
         "keyspace",
     ];
     let sections: Vec<&str> = if wanted.is_empty() || wanted.iter().any(|w| w == "default") {
-        default.to_vec()
+        // The default set: everything but the per-command tables.
+        all_sections
+            .iter()
+            .copied()
+            .filter(|s| !matches!(*s, "commandstats" | "latencystats"))
+            .collect()
     } else if wanted.iter().any(|w| w == "all" || w == "everything") {
         all_sections.to_vec()
     } else {

@@ -79,6 +79,17 @@ pub struct Subscriber {
     pub tx: Sender,
 }
 
+/// Queue `msg` to each subscriber: `n` counts deliveries, `dead` notes a closed queue.
+fn send_all(subs: &[Subscriber], msg: &Delivery, n: &mut usize, dead: &mut bool) {
+    for s in subs {
+        if s.tx.unbounded_send(msg.clone()).is_ok() {
+            *n += 1;
+        } else {
+            *dead = true;
+        }
+    }
+}
+
 /// One shard's copy of the subscription table.
 #[derive(Default)]
 pub struct Registry {
@@ -152,13 +163,7 @@ impl Registry {
                 channel: channel.clone(),
                 payload: payload.clone(),
             };
-            for s in subs {
-                if s.tx.unbounded_send(msg.clone()).is_ok() {
-                    n += 1;
-                } else {
-                    dead = true;
-                }
-            }
+            send_all(subs, &msg, &mut n, &mut dead);
         }
         if kind == Kind::Channel {
             for (pattern, subs) in &self.patterns {
@@ -170,13 +175,7 @@ impl Registry {
                     channel: channel.clone(),
                     payload: payload.clone(),
                 };
-                for s in subs {
-                    if s.tx.unbounded_send(msg.clone()).is_ok() {
-                        n += 1;
-                    } else {
-                        dead = true;
-                    }
-                }
+                send_all(subs, &msg, &mut n, &mut dead);
             }
         }
         if dead {
