@@ -31,7 +31,7 @@ mod tests_parse;
 #[cfg(test)]
 mod tests_rewrite;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -49,10 +49,10 @@ pub const SERVER_NAME: &str = "Tessera";
 /// The version shown in fatal config errors.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-fn index() -> &'static HashMap<String, usize> {
-    static INDEX: OnceLock<HashMap<String, usize>> = OnceLock::new();
+fn index() -> &'static ahash::AHashMap<String, usize> {
+    static INDEX: OnceLock<ahash::AHashMap<String, usize>> = OnceLock::new();
     INDEX.get_or_init(|| {
-        let mut m = HashMap::new();
+        let mut m = ahash::AHashMap::new();
         for (i, d) in DIRECTIVES.iter().enumerate() {
             m.insert(d.name.to_string(), i);
             for a in d.aliases {

@@ -5,6 +5,7 @@
 //! is the working directory), plus the hidden directives queried by exact name.
 
 use super::*;
+use std::collections::HashMap;
 
 const REDIS_DEFAULTS: &[(&str, &str)] = &[
     ("acl-pubsub-default", "resetchannels"),

@@ -37,11 +37,7 @@ pub fn register(t: &mut TableBuilder) {
 }
 
 fn limits(ctx: &ExecCtx) -> Limits {
-    let cfg = &ctx.shard.cfg;
-    Limits::new(
-        cfg.get_i64("hash-max-listpack-entries"),
-        cfg.get_i64("hash-max-listpack-value"),
-    )
+    ctx.shard.tun.hash_limits
 }
 
 /// Run `f` on the hash at `key` for reading; `missing` answers for an absent key.

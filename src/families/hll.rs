@@ -31,7 +31,7 @@ impl From<Corrupt> for CmdError {
 }
 
 fn max_bytes(ctx: &ExecCtx) -> usize {
-    ctx.shard.cfg.get_i64("hll-sparse-max-bytes").max(0) as usize
+    ctx.shard.tun.hll_sparse_max
 }
 
 /// The HLL at `key` as an editable copy, without read stats: None if missing,

@@ -11,6 +11,7 @@ use super::numbers::parse_i64;
 use crate::command::table::TableBuilder;
 use crate::command::{ExecCtx, LocalBoxFuture};
 use crate::error::{CmdError, CmdResult};
+use crate::protocol::encode::BulkArray;
 use crate::protocol::Reply;
 use crate::pubsub::notify::class as nc;
 use crate::shard::db::Entry;
@@ -38,7 +39,7 @@ pub fn register(t: &mut TableBuilder) {
 }
 
 fn fill(ctx: &ExecCtx) -> i64 {
-    ctx.shard.cfg.get_i64("list-max-listpack-size")
+    ctx.shard.tun.list_fill
 }
 
 /// The list at `key` for writing: None if missing, WRONGTYPE if another type.
@@ -283,10 +284,14 @@ fn lrange(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let Some(l) = list_read(ctx, &a[1])? else {
         return Ok(Reply::Array(vec![]));
     };
-    Ok(Reply::Array(match clamp_range(start, end, l.len()) {
-        Some((s, e)) => l.range(s, e).into_iter().map(Reply::Bulk).collect(),
-        None => vec![],
-    }))
+    Ok(match clamp_range(start, end, l.len()) {
+        Some((s, e)) => {
+            let mut out = BulkArray::new(e + 1 - s, (e + 1 - s) * 8);
+            l.range_each(s, e, |v| out.push(v));
+            out.finish()
+        }
+        None => Reply::Array(vec![]),
+    })
 }
 
 fn lindex(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {

@@ -41,7 +41,7 @@ pub fn register(t: &mut TableBuilder) {
 }
 
 fn limits(ctx: &ExecCtx) -> Limits {
-    Limits::new(ctx.shard.cfg.get_i64("set-max-intset-entries"))
+    ctx.shard.tun.set_limits
 }
 
 /// The set at `key` for reading (stats, LRU): None if missing, WRONGTYPE if another type.

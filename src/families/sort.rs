@@ -18,7 +18,7 @@ use crate::error::{CmdError, CmdResult};
 use crate::protocol::Reply;
 use crate::shard::db::Entry;
 use crate::shard::value::Value;
-use crate::types::zset::{Limits as ZLimits, ZSet};
+use crate::types::zset::ZSet;
 use crate::types::List;
 
 pub fn register(t: &mut TableBuilder) {
@@ -175,10 +175,7 @@ pub struct Loaded {
 /// Load the source at `key`: WRONGTYPE unless a list, set or sorted set; missing is an
 /// empty list. Must run on the key's shard.
 fn load(ctx: &mut ExecCtx, key: &[u8], o: &Opts) -> CmdResult<Loaded> {
-    let zlim = ZLimits::new(
-        ctx.shard.cfg.get_i64("zset-max-listpack-entries"),
-        ctx.shard.cfg.get_i64("zset-max-listpack-value"),
-    );
+    let zlim = ctx.shard.tun.zset_limits;
     let e = if o.store.is_some() {
         ctx.lookup_write(key)
     } else {
@@ -483,7 +480,7 @@ fn store_list(ctx: &mut ExecCtx, dst: &Bytes, items: Vec<Option<Bytes>>) -> i64 
             ctx.notify(nc::GENERIC, "del", dst);
         }
     } else {
-        let fill = ctx.shard.cfg.get_i64("list-max-listpack-size");
+        let fill = ctx.shard.tun.list_fill;
         let l = List::from_iter(items.iter().map(|x| x.as_deref().unwrap_or(b"")), fill);
         ctx.set_value(dst, Value::List(Box::new(l)), 0, false);
         ctx.notify(nc::LIST, "sortstore", dst);

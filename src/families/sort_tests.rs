@@ -26,7 +26,7 @@ fn run(shard: &mut Shard, line: &str) -> Reply {
         );
     }
     let cmd = table::lookup(name.as_bytes()).unwrap_or_else(|| panic!("no command {name}"));
-    exec_on_shard(shard, cmd, 0, &args)
+    exec_on_shard(shard, cmd, 0, &args).expand_raw()
 }
 
 fn shard() -> Shard {

@@ -46,11 +46,7 @@ pub fn register(t: &mut TableBuilder) {
 
 /// The thresholds from the configuration (`zset-max-listpack-*`).
 pub fn limits(ctx: &ExecCtx) -> Limits {
-    let cfg = &ctx.shard.cfg;
-    Limits::new(
-        cfg.get_i64("zset-max-listpack-entries"),
-        cfg.get_i64("zset-max-listpack-value"),
-    )
+    ctx.shard.tun.zset_limits
 }
 
 /// The sorted set at `key` for reading: None if missing, WRONGTYPE if another type.

@@ -43,6 +43,11 @@ pub enum Reply {
     /// Several replies written one after another for one command (SUBSCRIBE a b
     /// confirms each channel separately).
     Many(Vec<Reply>),
+    /// An array of bulk strings already in RESP (built by [`BulkArray`]): the same
+    /// bytes in RESP2 and RESP3, written out as they are.
+    ///
+    /// [`BulkArray`]: crate::protocol::encode::BulkArray
+    Raw(Bytes),
 }
 
 impl Reply {
@@ -66,6 +71,7 @@ impl Reply {
             | Reply::Bulk(b)
             | Reply::Verbatim(b)
             | Reply::DoubleText(b) => b.len() + 16,
+            Reply::Raw(b) => b.len(),
             Reply::Array(v) | Reply::Set(v) | Reply::Push(v) | Reply::Many(v) => {
                 16 + v.iter().map(Reply::approx_len).sum::<usize>()
             }
@@ -76,6 +82,24 @@ impl Reply {
                     .sum::<usize>()
             }
             _ => 16,
+        }
+    }
+
+    /// A [`Reply::Raw`] decoded back into an array of bulk strings (for comparing
+    /// replies structurally); any other reply as it is.
+    #[cfg(test)]
+    pub fn expand_raw(self) -> Reply {
+        let Reply::Raw(raw) = self else {
+            return self;
+        };
+        let mut buf = bytes::BytesMut::from(&raw[..]);
+        match crate::protocol::parse::RequestParser::new()
+            .next(&mut buf, &Default::default())
+        {
+            Ok(Some(req)) if buf.is_empty() => {
+                Reply::Array(req.args.into_iter().map(Reply::Bulk).collect())
+            }
+            other => panic!("malformed raw reply {raw:?}: {other:?}"),
         }
     }
 

@@ -79,6 +79,15 @@ pub struct Tunables {
     /// `client-output-buffer-limit` (hard, soft, soft seconds) for normal, replica and
     /// pubsub clients.
     pub obl: [(u64, u64, i64); 3],
+    /// Encoding thresholds, read on every write of their type (a config lookup by name
+    /// costs more than a small ZADD itself).
+    pub hash_limits: crate::types::ListpackLimits,
+    pub zset_limits: crate::types::ListpackLimits,
+    pub set_limits: crate::types::set::Limits,
+    /// `list-max-listpack-size`
+    pub list_fill: i64,
+    /// `hll-sparse-max-bytes`
+    pub hll_sparse_max: usize,
 }
 
 impl Tunables {
@@ -94,6 +103,17 @@ impl Tunables {
             lfu_decay_time: cfg.get_i64("lfu-decay-time"),
             notify: cfg.get_i64("notify-keyspace-events") as u32,
             obl: crate::config::cobl_limits(cfg.get_str("client-output-buffer-limit")),
+            hash_limits: crate::types::ListpackLimits::new(
+                cfg.get_i64("hash-max-listpack-entries"),
+                cfg.get_i64("hash-max-listpack-value"),
+            ),
+            zset_limits: crate::types::ListpackLimits::new(
+                cfg.get_i64("zset-max-listpack-entries"),
+                cfg.get_i64("zset-max-listpack-value"),
+            ),
+            set_limits: crate::types::set::Limits::new(cfg.get_i64("set-max-intset-entries")),
+            list_fill: cfg.get_i64("list-max-listpack-size"),
+            hll_sparse_max: cfg.get_i64("hll-sparse-max-bytes").max(0) as usize,
         }
     }
 }

@@ -431,14 +431,20 @@ impl List {
     /// Elements `[start, end]` (inclusive, already clamped by the caller).
     pub fn range(&self, start: usize, end: usize) -> Vec<Bytes> {
         let mut out = Vec::with_capacity(end + 1 - start);
-        if start >= self.len {
-            return out;
+        self.range_each(start, end, |v| out.push(Bytes::copy_from_slice(v)));
+        out
+    }
+
+    /// Visit the elements `start..=end` in order (clamped to the list).
+    pub fn range_each(&self, start: usize, end: usize, mut f: impl FnMut(&[u8])) {
+        if start >= self.len || end < start {
+            return;
         }
         let (mut ni, mut j) = self.locate(start);
         let mut left = end + 1 - start;
         while left > 0 && ni < self.nodes.len() {
             for v in self.nodes[ni].iter().skip(j) {
-                out.push(Bytes::copy_from_slice(v));
+                f(v);
                 left -= 1;
                 if left == 0 {
                     break;
@@ -447,7 +453,6 @@ impl List {
             ni += 1;
             j = 0;
         }
-        out
     }
 
     /// Rebuild from the elements for which `keep` returns true (LREM); returns the number
