@@ -6,6 +6,7 @@
 //!    EXPIRE in the past;
 //! 2. maxmemory: every eviction policy with 20 MB of 1 KB values under `--maxmemory 2mb`,
 //!    volatile-* evicting only keys with a TTL, noeviction's OOM error, lifting the limit;
+//!    allkeys-* under 128-deep pipelines: no OOM, used_memory within maxmemory + 25%;
 //! 3. MONITOR: format, every shard, AUTH redaction, admin commands hidden, disconnects;
 //! 4. SLOWLOG: args, client addr/name, order, LEN/RESET, max-len, truncation (compared
 //!    with a real redis-server);
