@@ -6,6 +6,7 @@
 //!    EXPIRE in the past;
 //! 2. maxmemory: every eviction policy with 20 MB of 1 KB values under `--maxmemory 2mb`,
 //!    volatile-* evicting only keys with a TTL, noeviction's OOM error, lifting the limit;
+//!    allkeys-* under 128-deep pipelines: no OOM, used_memory within maxmemory + 25%;
 //! 3. MONITOR: format, every shard, AUTH redaction, admin commands hidden, disconnects;
 //! 4. SLOWLOG: args, client addr/name, order, LEN/RESET, max-len, truncation (compared
 //!    with a real redis-server);
@@ -894,6 +895,93 @@ fn evict_none(tessera_threads: Option<usize>) -> Vec<String> {
         .iter()
         .map(|f| format!("{name} noeviction: {f}"))
         .collect()
+}
+
+/// `n` keys `prefix-N` that all land on `shard` of `shards`.
+fn keys_on_shard(prefix: &str, shard: usize, shards: usize, n: usize) -> Vec<String> {
+    (0..)
+        .map(|i| format!("{prefix}-{i}"))
+        .filter(|k| shard_of(k, shards) == shard)
+        .take(n)
+        .collect()
+}
+
+/// allkeys-* under 128-deep pipelines of 1 KB SETs: every SET gets +OK, used_memory
+/// stays within maxmemory + 25% after every pipeline, and keys get evicted. First 8192
+/// keys spread over every shard, then 2048 keys on one shard at a time, so the shard
+/// running the writes runs out of keys of its own while the others still hold many.
+fn evict_deep_pipelines(tessera_threads: Option<usize>, policy: &str) -> Vec<String> {
+    const DEPTH: usize = 128;
+    let srv = start_mm(tessera_threads, policy);
+    let shards = tessera_threads.unwrap_or(1);
+    let mut ck = Checks::new(format!("deep pipelines, {policy} on {}", srv.name()));
+    let mut c = srv.conn();
+    let bound = MAXMEM + MAXMEM / 4;
+    let value = vec![b'p'; VALUE_LEN];
+    let mut phases = vec![(0..8192).map(|i| format!("dp-{i}")).collect::<Vec<_>>()];
+    for s in 0..shards {
+        phases.push(keys_on_shard(&format!("dp{s}"), s, shards, 2048));
+    }
+    let (mut sent, mut bad, mut first_bad, mut max_used) = (0usize, 0usize, None, 0u64);
+    let mut evicted_before = 0;
+    for (phase, keys) in phases.into_iter().enumerate() {
+        for chunk in keys.chunks(DEPTH) {
+            let cmds = set_cmds(chunk.iter().cloned(), &value, &[]);
+            for (k, r) in chunk.iter().zip(pipeline(&mut c, &cmds)) {
+                sent += 1;
+                if r != Resp::ok() {
+                    bad += 1;
+                    first_bad.get_or_insert(format!("SET {k} -> {}", show(&r)));
+                }
+            }
+            max_used = max_used.max(info_u64(&mut c, "memory", "used_memory"));
+        }
+        let evicted = info_u64(&mut c, "stats", "evicted_keys");
+        ck.ok(evicted > evicted_before, || {
+            format!("evicted_keys did not grow in phase {phase}: {evicted_before} -> {evicted}")
+        });
+        evicted_before = evicted;
+    }
+    ck.ok(bad == 0, || {
+        format!("{bad} of {sent} SETs did not get +OK; first: {first_bad:?}")
+    });
+    ck.ok(max_used <= bound, || {
+        format!("used_memory reached {max_used}, above maxmemory + 25% = {bound}")
+    });
+    ck.ok(must_int(&mut c, &["DBSIZE"]) > 0, || {
+        "DBSIZE 0 at the end".into()
+    });
+    let name = srv.name();
+    ck.fails
+        .iter()
+        .map(|f| format!("{name} {policy} deep pipelines: {f}"))
+        .collect()
+}
+
+fn eviction_deep_pipelines(tessera_threads: Option<usize>) {
+    let mut fails = Vec::new();
+    for p in ["allkeys-random", "allkeys-lru", "allkeys-lfu"] {
+        fails.extend(evict_deep_pipelines(tessera_threads, p));
+    }
+    assert!(
+        fails.is_empty(),
+        "{} check(s) failed:\n  - {}",
+        fails.len(),
+        fails.join("\n  - ")
+    );
+}
+
+#[test]
+fn eviction_deep_pipelines_real_redis() {
+    eviction_deep_pipelines(None);
+}
+#[test]
+fn eviction_deep_pipelines_threads_1() {
+    eviction_deep_pipelines(Some(1));
+}
+#[test]
+fn eviction_deep_pipelines_threads_3() {
+    eviction_deep_pipelines(Some(3));
 }
 
 fn eviction(tessera_threads: Option<usize>) {

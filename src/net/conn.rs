@@ -36,6 +36,10 @@ const OUT_LOW: usize = 256 << 10;
 /// the checks made between batches (maxmemory, output backpressure) stay close to what
 /// Redis checks per 16 KB read.
 const BATCH_INPUT: usize = 16 << 10;
+/// Emptied buffers with more capacity than this are dropped rather than kept for the
+/// next request: a connection that once received or sent a burst (a deep pipeline)
+/// must not hold that memory while idle, as it counts toward maxmemory.
+pub const KEEP_CAPACITY: usize = 64 << 10;
 
 /// What woke the connection.
 enum Event {
@@ -263,7 +267,7 @@ pub async fn serve(sock: Socket) {
                 break;
             }
             crate::shard::with_shard(|s| s.stats.net_output_bytes += out);
-            if wbuf.capacity() > 1 << 20 {
+            if wbuf.capacity() > KEEP_CAPACITY {
                 wbuf = BytesMut::with_capacity(READ_CHUNK);
             }
             if sock.unsent() > OUT_HIGH {
@@ -313,7 +317,7 @@ pub async fn serve(sock: Socket) {
         if client.close {
             break;
         }
-        if rbuf.is_empty() && rbuf.capacity() > 1 << 20 {
+        if rbuf.is_empty() && rbuf.capacity() > KEEP_CAPACITY {
             rbuf = BytesMut::with_capacity(READ_CHUNK);
         }
     }

@@ -15,6 +15,7 @@ use crate::command::keys::{key_positions, needs_every_shard};
 use crate::command::{flags, table, Command, Handler};
 use crate::error::CmdError;
 use crate::protocol::{encode, Reply};
+use crate::shard::evict;
 use crate::shard::mesh::{call, current, shard_count};
 use crate::shard::with_shard;
 use crate::slot::shard_of_key;
@@ -364,9 +365,9 @@ pub async fn run_requests(
             }
         }
         client.info.borrow_mut().last_cmd = cmd.name;
-        if cmd.has(flags::DENYOOM) && crate::shard::evict::should_evict_everywhere() {
+        if cmd.has(flags::DENYOOM) && evict::should_evict_everywhere() {
             // Over maxmemory: every shard sheds keys before this write runs.
-            crate::shard::evict::evict_everywhere().await;
+            evict::evict_everywhere().await;
         }
         let r = route(cmd, &args);
         let blocking = cmd.has(flags::BLOCKING);
@@ -438,28 +439,31 @@ async fn run_remote_batch(
     let now = crate::util::unix_ms_at(*prev);
     // The shard stops once the replies fill `room` (the rest go back to the queue, to run
     // after the client took what was sent), or when a transaction holds keys there (the
-    // rest then wait their turn one by one).
-    let (replies, mut batch, full) = call(target, move |s| {
+    // rest then wait their turn one by one). Only the first command had the coordinator
+    // make room everywhere: a later write that finds this shard over maxmemory with
+    // nothing of its own left to evict goes back to the queue too, so the coordinator
+    // makes room everywhere again before it runs (OOM only once nothing is left).
+    let (replies, mut batch, requeue) = call(target, move |s| {
         let mut replies = Vec::with_capacity(batch.len());
         let mut size = 0;
-        let mut full = false;
-        for (cmd, args) in &batch {
+        let mut requeue = false;
+        for (i, (cmd, args)) in batch.iter().enumerate() {
             if !s.locks.is_idle() {
                 break;
             }
-            if size >= room {
-                full = true;
+            if size >= room || (i > 0 && cmd.has(flags::DENYOOM) && !evict::room_here(s)) {
+                requeue = true;
                 break;
             }
             let reply = exec_on_shard_at(s, cmd, db, args, now);
             size += reply.approx_len();
             replies.push(reply);
         }
-        (replies, batch, full)
+        (replies, batch, requeue)
     })
     .await;
     let done = replies.len();
-    if full {
+    if requeue {
         for (_, args) in batch.drain(done..).rev() {
             reqs.push_front(args);
         }

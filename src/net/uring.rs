@@ -478,7 +478,7 @@ impl Reactor {
             } else {
                 s.tx.clear();
                 s.tx_off = 0;
-                if s.tx.capacity() > 1 << 20 {
+                if s.tx.capacity() > crate::net::conn::KEEP_CAPACITY {
                     s.tx = BytesMut::new();
                 }
                 if !s.tx_more.is_empty() {
@@ -717,6 +717,9 @@ impl Socket {
             } else {
                 dst.extend_from_slice(&s.rx);
                 s.rx.clear();
+                if s.rx.capacity() > crate::net::conn::KEEP_CAPACITY {
+                    s.rx = BytesMut::new();
+                }
             }
             // A paused receive resumes now; if its cancel is still on the way, the final
             // completion re-arms it.

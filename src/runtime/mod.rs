@@ -128,10 +128,12 @@ pub fn run(cfg: Config) -> i32 {
         let addrs = addrs.clone();
         let cfg = srv.config();
         let version = srv.config_version();
-        // Registered I/O memory serves file DMA, which the network path does not use.
+        // Registered I/O memory serves file DMA, which the network path does not use. It
+        // comes from the global allocator, so it counts in used_memory (and toward
+        // maxmemory) once per shard: keep it at glommio's minimum.
         let builder = LocalExecutorBuilder::new(Placement::Fixed(cpu))
             .name(&format!("shard-{i}"))
-            .io_memory(256 << 10);
+            .io_memory(64 << 10);
         let h = builder.spawn(move || async move {
             crate::alloc::set_thread_slot(i);
             mesh::set_current(i);

@@ -2,7 +2,10 @@
 //!
 //! The limit is checked against the process total (exact). Before a denyoom command the
 //! coordinator asks every shard to shed keys while the total is over the limit
-//! (`evict_everywhere`); on the executing shard `make_room` is the last check.
+//! (`evict_everywhere`); on the executing shard `make_room` is the last check. Writes
+//! batched behind the first one to a remote shard had no such pre-check: one that finds
+//! its shard over the limit with nothing left to evict there returns to the
+//! coordinator's queue (`room_here`) instead of failing.
 
 use bytes::Bytes;
 use rand::Rng;
@@ -46,25 +49,42 @@ pub async fn evict_everywhere() {
     }
 }
 
-/// Make room before a denyoom command. False: still over the limit (OOM error).
+/// Make room before a denyoom command. False: still over the limit (OOM error). Must
+/// not yield: it evicts this shard's keys. The coordinator made room on every shard
+/// before the command was sent (`evict_everywhere`); memory may have grown since (other
+/// connections' writes), so with nothing left here the others are asked again and a
+/// bounded overshoot is allowed meanwhile.
 pub fn make_room(shard: &mut Shard) -> bool {
     if shard.tun.maxmemory == 0 {
         return true;
     }
+    if evict_here(shard) {
+        return true;
+    }
+    if shard.cfg.maxmemory_policy() == "noeviction" {
+        return false;
+    }
+    ask_others_to_evict(shard);
+    let max = shard.tun.maxmemory as usize;
+    crate::alloc::used_memory_of(shard.nshards) <= max + max / 8
+}
+
+/// Whether a denyoom command batched behind another can run here now without needing
+/// the other shards to evict first: its coordinator did not make room everywhere for
+/// it, so when this is false it goes back to the coordinator's queue. Always true
+/// under noeviction, whose OOM does not depend on other shards.
+pub fn room_here(shard: &mut Shard) -> bool {
+    shard.tun.maxmemory == 0 || shard.cfg.maxmemory_policy() == "noeviction" || evict_here(shard)
+}
+
+/// Evict this shard's keys while the process is over the limit. False: still over.
+fn evict_here(shard: &mut Shard) -> bool {
     let mut guard = 0;
     while over_limit(shard) {
-        if shard.cfg.maxmemory_policy() == "noeviction" || guard > 10_000 {
+        if guard > 10_000 || shard.cfg.maxmemory_policy() == "noeviction" || !evict_one(shard) {
             return false;
         }
         guard += 1;
-        if !evict_one(shard) {
-            // Nothing left here. The other shards were asked to evict before this command
-            // (`evict_everywhere`), but memory may have grown since (batched writes from
-            // other connections): ask them again, allow a bounded overshoot meanwhile.
-            ask_others_to_evict(shard);
-            let max = shard.tun.maxmemory as usize;
-            return crate::alloc::used_memory_of(shard.nshards) <= max + max / 8;
-        }
     }
     true
 }
