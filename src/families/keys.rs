@@ -182,7 +182,8 @@ fn copy(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     if a[1] == a[2] && dst_db == ctx.db {
         return Err(CmdError::err("source and destination objects are the same"));
     }
-    let Some(entry) = ctx.lookup_write(&a[1]).map(|e| e.clone()) else {
+    // A read lookup, as in Redis: a missing source fires `keymiss`.
+    let Some(entry) = ctx.lookup_read(&a[1]).map(|e| e.clone()) else {
         return Ok(Reply::Int(0));
     };
     let src_db = ctx.db;

@@ -148,5 +148,5 @@ pub async fn fetch_strings(db: u16, keys: Vec<Bytes>) -> Result<Vec<Option<Bytes
 
 /// A copy of the live entry at `key` (None if missing).
 pub async fn read_entry(db: u16, key: Bytes) -> Option<Entry> {
-    on_key(db, key, |ctx, k| ctx.lookup_write(k).map(|e| e.clone())).await
+    on_key(db, key, |ctx, k| ctx.lookup_read(k).map(|e| e.clone())).await
 }

@@ -324,19 +324,16 @@ fn compute(op: Op, sets: &[Option<&Set>], lim: &Limits) -> Set {
 }
 
 /// Run `f` over the sets at `keys` on this shard (None: missing), after checking every
-/// key's type as Redis 7.0 does (WRONGTYPE wins over a missing key).
+/// key's type as Redis 7.0 does (WRONGTYPE wins over a missing key). Inputs are read
+/// lookups also for the *STORE forms, as in Redis: a missing one counts as a keyspace
+/// miss and fires `keymiss`.
 fn with_sets<R>(
     ctx: &mut ExecCtx,
     keys: &[Bytes],
-    write: bool,
     f: impl FnOnce(&[Option<&Set>]) -> R,
 ) -> CmdResult<R> {
     for k in keys {
-        if write {
-            write_set(ctx, k)?;
-        } else {
-            read_set(ctx, k)?;
-        }
+        read_set(ctx, k)?;
     }
     let db = &ctx.shard.dbs[ctx.db as usize];
     let sets: Vec<Option<&Set>> = keys
@@ -352,15 +349,8 @@ fn with_sets<R>(
 }
 
 /// Copies of the sets at `keys`, wherever they live.
-async fn fetch_sets(db: u16, keys: Vec<Bytes>, write: bool) -> CmdResult<Vec<Option<Set>>> {
-    per_key(db, keys, move |ctx, k| {
-        let s = if write {
-            write_set(ctx, k)
-        } else {
-            read_set(ctx, k)
-        };
-        s.map(|s| s.cloned())
-    })
+async fn fetch_sets(db: u16, keys: Vec<Bytes>) -> CmdResult<Vec<Option<Set>>> {
+    per_key(db, keys, move |ctx, k| read_set(ctx, k).map(|s| s.cloned()))
     .await
     .into_iter()
     .collect()
@@ -384,7 +374,7 @@ fn op_reply(op: Op, sets: &[Option<&Set>], lim: &Limits) -> Reply {
 
 fn read_op(ctx: &mut ExecCtx, a: &[Bytes], op: Op) -> CmdResult<Reply> {
     let lim = limits(ctx);
-    with_sets(ctx, &a[1..], false, |sets| op_reply(op, sets, &lim))
+    with_sets(ctx, &a[1..], |sets| op_reply(op, sets, &lim))
 }
 
 fn sinter(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -407,7 +397,7 @@ async fn cross_limits(db: u16, key: Bytes) -> Limits {
 fn read_op_cross(db: u16, a: Vec<Bytes>, op: Op) -> LocalBoxFuture<'static, Reply> {
     Box::pin(async move {
         let lim = cross_limits(db, a[1].clone()).await;
-        match fetch_sets(db, a[1..].to_vec(), false).await {
+        match fetch_sets(db, a[1..].to_vec()).await {
             Ok(sets) => {
                 let refs: Vec<Option<&Set>> = sets.iter().map(|s| s.as_ref()).collect();
                 op_reply(op, &refs, &lim)
@@ -450,7 +440,7 @@ fn store_result(ctx: &mut ExecCtx, dst: &Bytes, s: Set, op: Op) -> i64 {
 
 fn store_op(ctx: &mut ExecCtx, a: &[Bytes], op: Op) -> CmdResult<Reply> {
     let lim = limits(ctx);
-    let out = with_sets(ctx, &a[2..], true, |sets| compute(op, sets, &lim))?;
+    let out = with_sets(ctx, &a[2..], |sets| compute(op, sets, &lim))?;
     Ok(Reply::Int(store_result(ctx, &a[1], out, op)))
 }
 
@@ -469,7 +459,7 @@ fn sdiffstore(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 fn store_op_cross(db: u16, a: Vec<Bytes>, op: Op) -> LocalBoxFuture<'static, Reply> {
     Box::pin(async move {
         let lim = cross_limits(db, a[1].clone()).await;
-        let sets = match fetch_sets(db, a[2..].to_vec(), true).await {
+        let sets = match fetch_sets(db, a[2..].to_vec()).await {
             Ok(s) => s,
             Err(e) => return Reply::error(&e),
         };
@@ -533,7 +523,7 @@ fn count_inter(sets: &[Option<&Set>], limit: usize) -> Reply {
 
 fn sintercard(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let (numkeys, limit) = parse_sintercard(a)?;
-    with_sets(ctx, &a[2..2 + numkeys], false, |sets| {
+    with_sets(ctx, &a[2..2 + numkeys], |sets| {
         count_inter(sets, limit)
     })
 }
@@ -544,7 +534,7 @@ fn sintercard_cross(db: u16, a: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
             Ok(p) => p,
             Err(e) => return Reply::error(&e),
         };
-        match fetch_sets(db, a[2..2 + numkeys].to_vec(), false).await {
+        match fetch_sets(db, a[2..2 + numkeys].to_vec()).await {
             Ok(sets) => {
                 let refs: Vec<Option<&Set>> = sets.iter().map(|s| s.as_ref()).collect();
                 count_inter(&refs, limit)

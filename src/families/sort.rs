@@ -176,11 +176,8 @@ pub struct Loaded {
 /// empty list. Must run on the key's shard.
 fn load(ctx: &mut ExecCtx, key: &[u8], o: &Opts) -> CmdResult<Loaded> {
     let zlim = ctx.shard.tun.zset_limits;
-    let e = if o.store.is_some() {
-        ctx.lookup_write(key)
-    } else {
-        ctx.lookup_read(key)
-    };
+    // A read lookup also with STORE, as in Redis (a missing source fires `keymiss`).
+    let e = ctx.lookup_read(key);
     enum Src<'a> {
         List(&'a List),
         Set(Vec<Bytes>),

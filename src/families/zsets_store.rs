@@ -76,13 +76,9 @@ fn as_ref(s: &Option<Src>) -> Option<SrcRef<'_>> {
 }
 
 /// Type check of one input (sorted sets and sets only); a copy when `copy`.
-fn check_src(ctx: &mut ExecCtx, key: &[u8], write: bool, copy: bool) -> CmdResult<Option<Src>> {
-    let e = if write {
-        ctx.lookup_write(key)
-    } else {
-        ctx.lookup_read(key)
-    };
-    match e.map(|e| &e.value) {
+/// A read lookup also for the STORE forms, as in Redis (a missing input fires `keymiss`).
+fn check_src(ctx: &mut ExecCtx, key: &[u8], copy: bool) -> CmdResult<Option<Src>> {
+    match ctx.lookup_read(key).map(|e| &e.value) {
         None => Ok(None),
         Some(Value::ZSet(z)) => Ok(copy.then(|| Src::Z((**z).clone()))),
         Some(Value::Set(s)) => Ok(copy.then(|| Src::S((**s).clone()))),
@@ -90,19 +86,18 @@ fn check_src(ctx: &mut ExecCtx, key: &[u8], write: bool, copy: bool) -> CmdResul
     }
 }
 
-/// Run `f` over the inputs at `keys` on this shard, after checking every key's type.
-fn with_srcs<R>(
-    ctx: &mut ExecCtx,
-    keys: &[Bytes],
-    write: bool,
-    f: impl FnOnce(&[Option<SrcRef>]) -> R,
-) -> CmdResult<R> {
+/// Look up every input at `keys` on this shard once (stats, `keymiss`), checking types.
+fn check_srcs(ctx: &mut ExecCtx, keys: &[Bytes]) -> CmdResult<()> {
     for k in keys {
-        check_src(ctx, k, write, false)?;
+        check_src(ctx, k, false)?;
     }
+    Ok(())
+}
+
+/// The inputs at `keys` on this shard, already checked by `check_srcs` (no lookup).
+fn srcs_here<'c>(ctx: &'c ExecCtx, keys: &[Bytes]) -> Vec<Option<SrcRef<'c>>> {
     let db = &ctx.shard.dbs[ctx.db as usize];
-    let srcs: Vec<Option<SrcRef>> = keys
-        .iter()
+    keys.iter()
         .map(|k| {
             db.get_raw(k).and_then(|e| match &e.value {
                 Value::ZSet(z) => Some(SrcRef::Z(&**z)),
@@ -110,13 +105,12 @@ fn with_srcs<R>(
                 _ => None,
             })
         })
-        .collect();
-    Ok(f(&srcs))
+        .collect()
 }
 
 /// Copies of the inputs at `keys`, wherever they live (first type error in key order).
-async fn fetch_srcs(db: u16, keys: Vec<Bytes>, write: bool) -> CmdResult<Vec<Option<Src>>> {
-    per_key(db, keys, move |ctx, k| check_src(ctx, k, write, true))
+async fn fetch_srcs(db: u16, keys: Vec<Bytes>) -> CmdResult<Vec<Option<Src>>> {
+    per_key(db, keys, move |ctx, k| check_src(ctx, k, true))
         .await
         .into_iter()
         .collect()
@@ -354,19 +348,17 @@ fn count_inter(srcs: &[Option<SrcRef>], limit: usize) -> i64 {
 fn read_op(ctx: &mut ExecCtx, a: &[Bytes], op: Op) -> CmdResult<Reply> {
     let n = parse_numkeys(a, 1)?;
     let keys = &a[2..2 + n];
-    with_srcs(ctx, keys, false, |_| ())?;
+    check_srcs(ctx, keys)?;
     let o = parse_opts(a, 2 + n, n, op, false, false)?;
-    with_srcs(ctx, keys, false, |srcs| {
-        read_reply(compute(op, srcs, &o), &o)
-    })
+    Ok(read_reply(compute(op, &srcs_here(ctx, keys), &o), &o))
 }
 
 fn store_op(ctx: &mut ExecCtx, a: &[Bytes], op: Op) -> CmdResult<Reply> {
     let n = parse_numkeys(a, 2)?;
     let keys = &a[3..3 + n];
-    with_srcs(ctx, keys, true, |_| ())?;
+    check_srcs(ctx, keys)?;
     let o = parse_opts(a, 3 + n, n, op, true, false)?;
-    let v = with_srcs(ctx, keys, true, |srcs| compute(op, srcs, &o))?;
+    let v = compute(op, &srcs_here(ctx, keys), &o);
     Ok(Reply::Int(store_pairs(ctx, &a[1], v, op.store_event())))
 }
 
@@ -397,11 +389,9 @@ fn zdiffstore(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 fn zintercard(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let n = parse_numkeys(a, 1)?;
     let keys = &a[2..2 + n];
-    with_srcs(ctx, keys, false, |_| ())?;
+    check_srcs(ctx, keys)?;
     let o = parse_opts(a, 2 + n, n, Op::Inter, false, true)?;
-    with_srcs(ctx, keys, false, |srcs| {
-        Reply::Int(count_inter(srcs, o.limit))
-    })
+    Ok(Reply::Int(count_inter(&srcs_here(ctx, keys), o.limit)))
 }
 
 // ---- the commands, across shards -----------------------------------------------------
@@ -417,7 +407,7 @@ async fn cross_inputs(
 ) -> CmdResult<(Vec<Option<Src>>, Opts)> {
     let n = parse_numkeys(a, numkeys_at)?;
     let keys = a[numkeys_at + 1..numkeys_at + 1 + n].to_vec();
-    let srcs = fetch_srcs(db, keys, store).await?;
+    let srcs = fetch_srcs(db, keys).await?;
     let o = parse_opts(a, numkeys_at + 1 + n, n, op, store, card)?;
     Ok((srcs, o))
 }
