@@ -365,7 +365,10 @@ fn counts_follow_splits_merges_and_removals() {
     check(&z, &model, true);
     check_counts(&z, &[]);
     z.insert(b"again", 1.0, &lim);
-    assert_eq!((z.rank(b"again"), z.nth(0).map(|e| e.0)), (Some(0), Some("again".into())));
+    assert_eq!(
+        (z.rank(b"again"), z.nth(0).map(|e| e.0)),
+        (Some(0), Some("again".into()))
+    );
 }
 
 #[derive(Debug, Clone)]
