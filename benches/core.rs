@@ -1,10 +1,14 @@
-//! Micro-benchmarks of the core data paths: slot hashing and the keyspace dictionary.
+//! Micro-benchmarks of the core data paths: slot hashing, the keyspace dictionary and
+//! sorted-set rank lookups.
 
 use bytes::Bytes;
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
 use tessera::shard::cbytes::CBytes;
 use tessera::shard::dict::Dict;
 use tessera::slot::{key_slot, shard_of_key};
+use tessera::types::zset::{Limits, ZSet};
 
 fn slots(c: &mut Criterion) {
     let keys: Vec<Vec<u8>> = (0..1000)
@@ -66,5 +70,40 @@ fn dict(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, slots, dict);
+/// ZRANK and rank -> entry (ZRANGE start, ZRANDMEMBER) on skiplist-encoded sets of
+/// growing size: both should grow with log n, not n.
+fn zset_rank(c: &mut Criterion) {
+    let mut group = c.benchmark_group("zset");
+    group.measurement_time(std::time::Duration::from_secs(3));
+    for n in [1_000usize, 100_000, 1_000_000] {
+        let mut rng = SmallRng::seed_from_u64(7);
+        let pairs: Vec<(Bytes, f64)> = (0..n)
+            .map(|i| {
+                let s = rng.gen_range(0..n as i64) as f64;
+                (Bytes::from(format!("member:{i}")), s)
+            })
+            .collect();
+        let probes: Vec<Bytes> = (0..1024)
+            .map(|_| pairs[rng.gen_range(0..n)].0.clone())
+            .collect();
+        let ranks: Vec<usize> = (0..1024).map(|_| rng.gen_range(0..n)).collect();
+        let z = ZSet::from_pairs(pairs, &Limits::default());
+        let mut i = 0;
+        group.bench_with_input(BenchmarkId::new("rank", n), &z, |b, z| {
+            b.iter(|| {
+                i = (i + 1) % probes.len();
+                z.rank(black_box(&probes[i]))
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("nth", n), &z, |b, z| {
+            b.iter(|| {
+                i = (i + 1) % ranks.len();
+                z.nth(black_box(ranks[i]))
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, slots, dict, zset_rank);
 criterion_main!(benches);

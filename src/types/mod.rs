@@ -1,5 +1,6 @@
 //! The collection types stored in the keyspace, each with Redis's encodings.
 
+pub mod fenwick;
 pub mod hash;
 pub mod hll;
 pub mod list;

@@ -9,12 +9,13 @@
 //!   member is longer than `zset-max-listpack-value` bytes.
 //! * `skiplist` (Redis's name; reported for OBJECT ENCODING): a segmented [`Dict`]
 //!   member -> score (O(1) ZSCORE, stable ZSCAN cursors) plus an ordered vector of
-//!   chunks of at most [`CHUNK_MAX`] entries. A key is located by binary search over the
-//!   chunks' first entries and then a short scan inside one chunk, so inserts, deletes,
-//!   range starts and rank lookups cost O(log n + CHUNK_MAX) plus a sum over the chunk
-//!   counts (a few thousand u32 additions for a million members). Members cost their
-//!   bytes twice (dict node and chunk) but no per-entry pointers or levels, which keeps
-//!   it under Redis's skiplist in memory.
+//!   chunks of at most [`CHUNK_MAX`] entries, with a [`Fenwick`] tree of the chunk
+//!   lengths beside them. A key is located by binary search over the chunks' first
+//!   entries and then a short scan inside one chunk; the tree turns a chunk index into a
+//!   global rank and a rank into (chunk, offset), so inserts, deletes, range starts,
+//!   ZRANK and rank lookups cost O(log n + CHUNK_MAX). Members cost their bytes twice
+//!   (dict node and chunk) but no per-entry pointers or levels, which keeps it under
+//!   Redis's skiplist in memory; the tree adds 4 bytes per chunk.
 //!
 //! Conversions follow Redis: listpack -> skiplist when an insert crosses a threshold;
 //! never back, except that stored results (ZUNIONSTORE, ZRANGESTORE...) are built in
@@ -30,6 +31,8 @@ use std::fmt;
 use bytes::Bytes;
 use rand::Rng;
 
+pub use self::chunk::{Chunk, ChunkIter};
+use super::fenwick::Fenwick;
 use crate::shard::dict::Dict;
 use crate::shard::value::CBytes;
 
@@ -55,263 +58,13 @@ pub fn cmp_entry(s1: f64, m1: &[u8], s2: f64, m2: &[u8]) -> Ordering {
     }
 }
 
-// ---- entry codec ---------------------------------------------------------------------
-
-fn put_varint(buf: &mut Vec<u8>, mut n: u64) {
-    while n >= 0x80 {
-        buf.push((n as u8 & 0x7f) | 0x80);
-        n >>= 7;
-    }
-    buf.push(n as u8);
-}
-
-/// Read the varint at `pos`: (value, position after it). Buffers are only written by
-/// this module, so they are well formed.
-#[inline]
-fn read_varint(buf: &[u8], mut pos: usize) -> (u64, usize) {
-    let mut n = 0u64;
-    let mut shift = 0;
-    loop {
-        let b = buf[pos];
-        pos += 1;
-        n |= ((b & 0x7f) as u64) << shift;
-        if b & 0x80 == 0 {
-            return (n, pos);
-        }
-        shift += 7;
-    }
-}
-
-/// Scores exactly representable as small integers (and not -0, whose sign matters).
-fn score_as_int(s: f64) -> Option<i64> {
-    if s.fract() == 0.0 && s.abs() < 9.0e15 && !(s == 0.0 && s.is_sign_negative()) {
-        Some(s as i64)
-    } else {
-        None
-    }
-}
-
-fn put_score(buf: &mut Vec<u8>, s: f64) {
-    match score_as_int(s) {
-        Some(i) => {
-            let z = ((i << 1) ^ (i >> 63)) as u64;
-            put_varint(buf, z << 1);
-        }
-        None => {
-            buf.push(1);
-            buf.extend_from_slice(&s.to_le_bytes());
-        }
-    }
-}
-
-#[inline]
-fn read_score(buf: &[u8], pos: usize) -> (f64, usize) {
-    if buf[pos] == 1 {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(&buf[pos + 1..pos + 9]);
-        (f64::from_le_bytes(a), pos + 9)
-    } else {
-        let (v, next) = read_varint(buf, pos);
-        let z = v >> 1;
-        let i = ((z >> 1) as i64) ^ -((z & 1) as i64);
-        (i as f64, next)
-    }
-}
-
-fn encode_entry(buf: &mut Vec<u8>, m: &[u8], s: f64) {
-    put_varint(buf, m.len() as u64);
-    buf.extend_from_slice(m);
-    put_score(buf, s);
-}
-
-/// The entry at `pos`: (member, score, position of the next entry).
-#[inline]
-fn read_entry(buf: &[u8], pos: usize) -> (&[u8], f64, usize) {
-    let (ml, mp) = read_varint(buf, pos);
-    let end = mp + ml as usize;
-    let (s, next) = read_score(buf, end);
-    (&buf[mp..end], s, next)
-}
-
-// ---- chunks --------------------------------------------------------------------------
-
-/// Entries in (score, member) order, packed in one exactly-sized buffer.
-#[derive(Clone, Default, PartialEq)]
-pub struct Chunk {
-    buf: Box<[u8]>,
-    n: u32,
-}
-
-pub struct ChunkIter<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Iterator for ChunkIter<'a> {
-    type Item = (&'a [u8], f64);
-    #[inline]
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.pos >= self.buf.len() {
-            return None;
-        }
-        let (m, s, next) = read_entry(self.buf, self.pos);
-        self.pos = next;
-        Some((m, s))
-    }
-}
-
-impl Chunk {
-    fn len(&self) -> usize {
-        self.n as usize
-    }
-
-    fn iter(&self) -> ChunkIter<'_> {
-        ChunkIter {
-            buf: &self.buf,
-            pos: 0,
-        }
-    }
-
-    fn first(&self) -> Option<(&[u8], f64)> {
-        self.iter().next()
-    }
-
-    /// Index and offset of the first entry for which `before` is false (`before` must
-    /// hold for a prefix of the entries).
-    fn position(&self, before: &impl Fn(&[u8], f64) -> bool) -> (usize, usize) {
-        let mut pos = 0;
-        let mut i = 0;
-        while pos < self.buf.len() {
-            let (m, s, next) = read_entry(&self.buf, pos);
-            if !before(m, s) {
-                break;
-            }
-            pos = next;
-            i += 1;
-        }
-        (i, pos)
-    }
-
-    /// Offset of entry `i` (the buffer's end for i == len).
-    fn offset_of(&self, i: usize) -> usize {
-        let mut pos = 0;
-        for _ in 0..i {
-            pos = read_entry(&self.buf, pos).2;
-        }
-        pos
-    }
-
-    /// (offset, score) of `m` by a linear scan.
-    fn find_member(&self, m: &[u8]) -> Option<(usize, f64)> {
-        let mut pos = 0;
-        while pos < self.buf.len() {
-            let (em, s, next) = read_entry(&self.buf, pos);
-            if em == m {
-                return Some((pos, s));
-            }
-            pos = next;
-        }
-        None
-    }
-
-    fn insert_at(&mut self, pos: usize, m: &[u8], s: f64) {
-        let mut enc = Vec::with_capacity(m.len() + 12);
-        encode_entry(&mut enc, m, s);
-        let mut v = Vec::with_capacity(self.buf.len() + enc.len());
-        v.extend_from_slice(&self.buf[..pos]);
-        v.extend_from_slice(&enc);
-        v.extend_from_slice(&self.buf[pos..]);
-        self.buf = v.into_boxed_slice();
-        self.n += 1;
-    }
-
-    fn remove_at(&mut self, pos: usize) {
-        let next = read_entry(&self.buf, pos).2;
-        let mut v = Vec::with_capacity(self.buf.len() - (next - pos));
-        v.extend_from_slice(&self.buf[..pos]);
-        v.extend_from_slice(&self.buf[next..]);
-        self.buf = v.into_boxed_slice();
-        self.n -= 1;
-    }
-
-    /// Insert keeping the order (the entry must not be present).
-    fn insert_sorted(&mut self, m: &[u8], s: f64) {
-        let (_, pos) = self.position(&|em, es| cmp_entry(es, em, s, m) == Ordering::Less);
-        self.insert_at(pos, m, s);
-    }
-
-    /// Remove the entry (score, member) if present.
-    fn remove_entry(&mut self, m: &[u8], s: f64) -> bool {
-        let (_, pos) = self.position(&|em, es| cmp_entry(es, em, s, m) == Ordering::Less);
-        if pos < self.buf.len() && read_entry(&self.buf, pos).0 == m {
-            self.remove_at(pos);
-            true
-        } else {
-            false
-        }
-    }
-
-    /// Keep the first half, return the second.
-    fn split(&mut self) -> Chunk {
-        let half = self.len() / 2;
-        let at = self.offset_of(half);
-        let right = Chunk {
-            buf: self.buf[at..].into(),
-            n: self.n - half as u32,
-        };
-        self.buf = self.buf[..at].into();
-        self.n = half as u32;
-        right
-    }
-
-    fn append(&mut self, other: &Chunk) {
-        let mut v = Vec::with_capacity(self.buf.len() + other.buf.len());
-        v.extend_from_slice(&self.buf);
-        v.extend_from_slice(&other.buf);
-        self.buf = v.into_boxed_slice();
-        self.n += other.n;
-    }
-
-    fn from_sorted<'a>(entries: impl Iterator<Item = (&'a [u8], f64)>) -> Chunk {
-        let mut v = Vec::new();
-        let mut n = 0;
-        for (m, s) in entries {
-            encode_entry(&mut v, m, s);
-            n += 1;
-        }
-        Chunk {
-            buf: v.into_boxed_slice(),
-            n,
-        }
-    }
-}
+#[path = "zset_chunk.rs"]
+mod chunk;
 
 // ---- chunk sequences -----------------------------------------------------------------
 
-/// Rank of the first entry for which `before` is false.
-fn partition(chunks: &[Chunk], before: &impl Fn(&[u8], f64) -> bool) -> usize {
-    let ci = chunks.partition_point(|c| c.first().is_some_and(|(m, s)| before(m, s)));
-    if ci == 0 {
-        return 0;
-    }
-    let prefix: usize = chunks[..ci - 1].iter().map(Chunk::len).sum();
-    prefix + chunks[ci - 1].position(before).0
-}
-
-/// The chunk holding rank `r` and the index inside it.
-fn locate(chunks: &[Chunk], mut r: usize) -> Option<(usize, usize)> {
-    for (ci, c) in chunks.iter().enumerate() {
-        if r < c.len() {
-            return Some((ci, r));
-        }
-        r -= c.len();
-    }
-    None
-}
-
-/// Entries of ranks `lo..hi`, in order.
-fn iter_from(chunks: &[Chunk], lo: usize) -> impl Iterator<Item = (&[u8], f64)> + '_ {
-    let (ci, i) = locate(chunks, lo).unwrap_or((chunks.len(), 0));
+/// Entries from index `i` of chunk `ci` to the end, in order.
+fn iter_at(chunks: &[Chunk], ci: usize, i: usize) -> impl Iterator<Item = (&[u8], f64)> + '_ {
     let first = chunks.get(ci).map(|c| ChunkIter {
         buf: &c.buf,
         pos: c.offset_of(i),
@@ -327,9 +80,32 @@ fn iter_from(chunks: &[Chunk], lo: usize) -> impl Iterator<Item = (&[u8], f64)> 
 pub struct Big {
     dict: Dict<f64>,
     chunks: Vec<Chunk>,
+    /// `chunks[i].len()` for every i, for rank <-> (chunk, offset) in O(log n). Entries
+    /// added to or removed from a chunk are point updates. A split, merge or dropped
+    /// chunk shifts the chunk indices, and the tree is rebuilt in O(chunks): that is the
+    /// cost of the `Vec<Chunk>` insert or remove it goes with, and with small members it
+    /// comes at most once per ~CHUNK_MAX/2 inserts or removals in that part of the set
+    /// (a split leaves two half-full chunks, a merge needs them down to CHUNK_MERGE).
+    counts: Fenwick,
 }
 
 impl Big {
+    /// Recount after the chunk vector's layout changed.
+    fn recount(&mut self) {
+        self.counts = Fenwick::from_counts(self.chunks.iter().map(|c| c.n));
+    }
+
+    /// Rank of the first entry for which `before` is false.
+    fn partition(&self, before: &impl Fn(&[u8], f64) -> bool) -> usize {
+        let ci = self
+            .chunks
+            .partition_point(|c| c.first().is_some_and(|(m, s)| before(m, s)));
+        if ci == 0 {
+            return 0;
+        }
+        self.counts.prefix(ci - 1) + self.chunks[ci - 1].position(before).0
+    }
+
     /// The chunk a new entry (s, m) belongs in.
     fn chunk_for(&self, m: &[u8], s: f64) -> usize {
         let ci = self.chunks.partition_point(|c| {
@@ -342,6 +118,7 @@ impl Big {
     fn insert_entry(&mut self, m: &[u8], s: f64) {
         if self.chunks.is_empty() {
             self.chunks.push(Chunk::default());
+            self.recount();
         }
         let ci = self.chunk_for(m, s);
         let c = &mut self.chunks[ci];
@@ -349,6 +126,9 @@ impl Big {
         if c.len() > CHUNK_MAX || (c.buf.len() > CHUNK_MAX_BYTES && c.len() > 1) {
             let right = c.split();
             self.chunks.insert(ci + 1, right);
+            self.recount();
+        } else {
+            self.counts.add(ci, 1);
         }
     }
 
@@ -357,21 +137,60 @@ impl Big {
         let Some(c) = self.chunks.get_mut(ci) else {
             return;
         };
-        c.remove_entry(m, s);
-        let (n, bytes) = (c.len(), c.buf.len());
-        if n == 0 {
-            self.chunks.remove(ci);
+        if !c.remove_entry(m, s) {
             return;
         }
-        // Merge with the next chunk when both are small, so deletions do not leave a
-        // long tail of nearly empty chunks.
-        if ci + 1 < self.chunks.len()
-            && n + self.chunks[ci + 1].len() <= CHUNK_MERGE
-            && bytes + self.chunks[ci + 1].buf.len() <= CHUNK_MAX_BYTES
-        {
-            let next = self.chunks.remove(ci + 1);
-            self.chunks[ci].append(&next);
+        if c.len() == 0 {
+            self.chunks.remove(ci);
+            self.recount();
+        } else if !self.merge_next(ci) {
+            self.counts.add(ci, -1);
         }
+    }
+
+    /// Merge chunk `ci` with the next when both are small, so deletions do not leave a
+    /// long tail of nearly empty chunks. True if it merged (and recounted).
+    fn merge_next(&mut self, ci: usize) -> bool {
+        let (Some(c), Some(next)) = (self.chunks.get(ci), self.chunks.get(ci + 1)) else {
+            return false;
+        };
+        if c.len() + next.len() > CHUNK_MERGE || c.buf.len() + next.buf.len() > CHUNK_MAX_BYTES {
+            return false;
+        }
+        let next = self.chunks.remove(ci + 1);
+        self.chunks[ci].append(&next);
+        self.recount();
+        true
+    }
+
+    /// Remove the entries of ranks `lo..hi` (lo < hi <= len) in O(log n + (hi - lo) +
+    /// chunks): whole chunks in between go at once, the two ends are cut.
+    fn remove_ranks(&mut self, lo: usize, hi: usize) {
+        let (Some((c0, i0)), Some((c1, i1))) = (self.counts.find(lo), self.counts.find(hi - 1))
+        else {
+            return;
+        };
+        for (m, _) in iter_at(&self.chunks, c0, i0).take(hi - lo) {
+            self.dict.remove(m);
+        }
+        if c0 == c1 {
+            self.chunks[c0].remove_span(i0, i1 + 1);
+        } else {
+            self.chunks[c1].remove_span(0, i1 + 1);
+            let end = self.chunks[c0].len();
+            self.chunks[c0].remove_span(i0, end);
+            self.chunks.drain(c0 + 1..c1);
+        }
+        // The cut ends are now chunks c0 and c0 + 1.
+        if self.chunks.get(c0 + 1).is_some_and(|c| c.len() == 0) {
+            self.chunks.remove(c0 + 1);
+        }
+        if self.chunks[c0].len() == 0 {
+            self.chunks.remove(c0);
+        } else if self.merge_next(c0) {
+            return;
+        }
+        self.recount();
     }
 }
 
@@ -408,6 +227,7 @@ impl Clone for ZSet {
                 ZSet::Big(Box::new(Big {
                     dict,
                     chunks: b.chunks.clone(),
+                    counts: b.counts.clone(),
                 }))
             }
         }
@@ -481,6 +301,7 @@ impl ZSet {
             big.chunks
                 .push(Chunk::from_sorted(part.iter().map(|(m, s)| (&m[..], *s))));
         }
+        big.recount();
         ZSet::Big(Box::new(big))
     }
 
@@ -507,6 +328,7 @@ impl ZSet {
                             .iter()
                             .map(|c| std::mem::size_of::<Chunk>() + c.buf.len())
                             .sum::<usize>()
+                        + b.counts.heap_bytes()
                 }
             }
     }
@@ -593,6 +415,7 @@ impl ZSet {
                 let right = big.chunks[0].split();
                 big.chunks.push(right);
             }
+            big.recount();
             *self = ZSet::Big(Box::new(big));
         }
     }
@@ -630,9 +453,22 @@ impl ZSet {
     /// 0-based ascending rank of `member`.
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
         let s = self.score(member)?;
-        Some(partition(self.chunks(), &|em, es| {
-            cmp_entry(es, em, s, member) == Ordering::Less
-        }))
+        Some(self.partition(|em, es| cmp_entry(es, em, s, member) == Ordering::Less))
+    }
+
+    /// The chunk holding rank `r` and the index inside it.
+    fn locate(&self, r: usize) -> Option<(usize, usize)> {
+        match self {
+            ZSet::Pack(c) => (r < c.len()).then_some((0, r)),
+            ZSet::Big(b) => b.counts.find(r),
+        }
+    }
+
+    /// Entries of ranks `lo..`, in order.
+    fn iter_from(&self, lo: usize) -> impl Iterator<Item = (&[u8], f64)> + '_ {
+        let chunks = self.chunks();
+        let (ci, i) = self.locate(lo).unwrap_or((chunks.len(), 0));
+        iter_at(chunks, ci, i)
     }
 
     /// Entries of ranks `lo..hi` (ascending; clamped to the set).
@@ -641,7 +477,7 @@ impl ZSet {
         if lo >= hi {
             return Vec::new();
         }
-        iter_from(self.chunks(), lo)
+        self.iter_from(lo)
             .take(hi - lo)
             .map(|(m, s)| (Bytes::copy_from_slice(m), s))
             .collect()
@@ -649,7 +485,7 @@ impl ZSet {
 
     /// Visit entries of ranks `lo..` in ascending order until `f` returns false.
     pub fn each_from(&self, lo: usize, mut f: impl FnMut(&[u8], f64) -> bool) {
-        for (m, s) in iter_from(self.chunks(), lo) {
+        for (m, s) in self.iter_from(lo) {
             if !f(m, s) {
                 break;
             }
@@ -664,7 +500,10 @@ impl ZSet {
     /// Rank of the first entry for which `before(member, score)` is false; `before`
     /// must be true for a prefix of the order.
     pub fn partition(&self, before: impl Fn(&[u8], f64) -> bool) -> usize {
-        partition(self.chunks(), &before)
+        match self {
+            ZSet::Pack(c) => c.position(&before).0,
+            ZSet::Big(b) => b.partition(&before),
+        }
     }
 
     /// The ranks `start..end` of the entries inside a score range.
@@ -703,11 +542,15 @@ impl ZSet {
 
     /// Remove the entries of ranks `lo..hi`; returns how many went.
     pub fn remove_ranks(&mut self, lo: usize, hi: usize) -> usize {
-        let gone = self.range(lo, hi);
-        for (m, _) in &gone {
-            self.remove(m);
+        let hi = hi.min(self.len());
+        if lo >= hi {
+            return 0;
         }
-        gone.len()
+        match self {
+            ZSet::Pack(c) => c.remove_span(lo, hi),
+            ZSet::Big(b) => b.remove_ranks(lo, hi),
+        }
+        hi - lo
     }
 
     /// Remove and return up to `count` entries from the low end (or the high end when
@@ -724,10 +567,10 @@ impl ZSet {
         };
         if count == n {
             *self = ZSet::new();
+        } else if max {
+            self.remove_ranks(n - count, n);
         } else {
-            for (m, _) in &out {
-                self.remove(m);
-            }
+            self.remove_ranks(0, count);
         }
         out.shrink_to_fit();
         out

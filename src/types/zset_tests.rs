@@ -284,3 +284,200 @@ fn scores_round_trip() {
         assert!(same_score(got, want), "{v} -> {got}");
     }
 }
+
+// ---- rank <-> (chunk, offset) in the skiplist encoding --------------------------------
+
+/// The chunk counts agree with the chunks (no empty chunk), and ranks on both sides of
+/// every chunk boundary map to the right entries and back.
+fn check_counts(z: &ZSet, want: &[(Vec<u8>, f64)]) {
+    let ZSet::Big(b) = z else {
+        return;
+    };
+    let lens: Vec<u32> = b.chunks.iter().map(|c| c.n).collect();
+    assert!(lens.iter().all(|&n| n > 0), "empty chunk in {lens:?}");
+    assert_eq!(b.counts, Fenwick::from_counts(lens.iter().copied()));
+    assert_eq!(b.counts.total(), z.len());
+    let mut start = 0;
+    for (ci, &n) in lens.iter().enumerate() {
+        let last = start + n as usize - 1;
+        assert_eq!(b.counts.find(start), Some((ci, 0)));
+        assert_eq!(b.counts.find(last), Some((ci, n as usize - 1)));
+        for r in [start, last] {
+            let (m, s) = z.nth(r).unwrap();
+            assert_eq!(&m[..], &want[r].0[..], "nth({r})");
+            assert!(same_score(s, want[r].1));
+            assert_eq!(z.rank(&m), Some(r));
+        }
+        start = last + 1;
+    }
+    assert_eq!(b.counts.find(start), None);
+    assert_eq!(z.nth(start), None);
+}
+
+fn big_member(i: u32) -> Vec<u8> {
+    format!("m{i:05}").into_bytes()
+}
+
+#[test]
+fn counts_follow_splits_merges_and_removals() {
+    let lim = Limits::default();
+    let mut z = ZSet::new_big();
+    let mut model: BTreeMap<Vec<u8>, f64> = BTreeMap::new();
+    check_counts(&z, &[]);
+    assert_eq!((z.nth(0), z.rank(b"x")), (None, None));
+    // Ascending inserts split the last chunk; scattered ones split chunks in the middle.
+    for i in (0..6000).chain((6000..9000).rev()) {
+        let (m, s) = (big_member(i), (i % 7) as f64);
+        z.insert(&m, s, &lim);
+        model.insert(m, s);
+        if i % 500 == 0 {
+            check_counts(&z, &sorted(&model));
+        }
+    }
+    let chunks = |z: &ZSet| match z {
+        ZSet::Big(b) => b.chunks.len(),
+        ZSet::Pack(_) => 1,
+    };
+    assert!(chunks(&z) > 100);
+    check(&z, &model, true);
+    // Removals that empty chunks and merge neighbours.
+    for i in (0..9000).filter(|i| i % 3 != 0 || (2000..4000).contains(i)) {
+        z.remove(&big_member(i));
+        model.remove(&big_member(i));
+        if i % 499 == 0 {
+            check_counts(&z, &sorted(&model));
+        }
+    }
+    check(&z, &model, true);
+    // Rank ranges inside one chunk, across many, and to the end.
+    for (lo, hi) in [(5, 9), (100, 1500), (0, 1), (800, usize::MAX)] {
+        let want = sorted(&model);
+        let hi = hi.min(want.len());
+        assert_eq!(z.remove_ranks(lo, hi), hi - lo);
+        for (m, _) in &want[lo..hi] {
+            model.remove(m);
+        }
+        check_counts(&z, &sorted(&model));
+    }
+    check(&z, &model, true);
+    assert_eq!(z.remove_ranks(0, usize::MAX), model.len());
+    model.clear();
+    check(&z, &model, true);
+    check_counts(&z, &[]);
+    z.insert(b"again", 1.0, &lim);
+    assert_eq!(
+        (z.rank(b"again"), z.nth(0).map(|e| e.0)),
+        (Some(0), Some("again".into()))
+    );
+}
+
+#[derive(Debug, Clone)]
+enum BigOp {
+    /// Members `from..from + count` with scores `(i * mul) % 37 - 18` (many ties).
+    Insert(u32, u16, u32),
+    Remove(u32, u16),
+    /// Ranks `start..start + count`, start taken modulo the length plus a few.
+    RemoveRanks(usize, usize),
+    Pop(bool, usize),
+}
+
+fn big_op() -> impl Strategy<Value = BigOp> {
+    prop_oneof![
+        3 => (0u32..8000, 0u16..2000, 1u32..50).prop_map(|(f, c, m)| BigOp::Insert(f, c, m)),
+        2 => (0u32..8000, 0u16..2000).prop_map(|(f, c)| BigOp::Remove(f, c)),
+        2 => (any::<usize>(), 0usize..2500).prop_map(|(s, c)| BigOp::RemoveRanks(s, c)),
+        1 => (any::<bool>(), 0usize..300).prop_map(|(m, c)| BigOp::Pop(m, c)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+
+    /// Sets of thousands of members (hundreds of chunks): rank, nth, ranges and
+    /// remove_ranks against the model while chunks split, merge and go.
+    #[test]
+    fn big_ranks_match_model(
+        initial in 0u32..6000,
+        from_pairs in any::<bool>(),
+        ops in proptest::collection::vec(big_op(), 1..25),
+        probe in any::<usize>(),
+    ) {
+        let score = |i: u32, mul: u32| ((i * mul) % 37) as f64 - 18.0;
+        let mut model: BTreeMap<Vec<u8>, f64> =
+            (0..initial).map(|i| (big_member(i), score(i, 7))).collect();
+        let mut z = if from_pairs {
+            let pairs = model.iter().map(|(m, s)| (Bytes::from(m.clone()), *s)).collect();
+            ZSet::from_pairs(pairs, &LIM)
+        } else {
+            let mut z = ZSet::new_big();
+            for (m, s) in &model {
+                z.insert(m, *s, &LIM);
+            }
+            z
+        };
+        for op in ops {
+            match op {
+                BigOp::Insert(from, count, mul) => {
+                    for i in from..from + count as u32 {
+                        let (m, s) = (big_member(i), score(i, mul));
+                        prop_assert_eq!(z.insert(&m, s, &LIM), model.insert(m, s).is_none());
+                    }
+                }
+                BigOp::Remove(from, count) => {
+                    for i in from..from + count as u32 {
+                        let m = big_member(i);
+                        prop_assert_eq!(z.remove(&m), model.remove(&m).is_some());
+                    }
+                }
+                BigOp::RemoveRanks(start, count) => {
+                    let want = sorted(&model);
+                    let lo = start % (want.len() + 3);
+                    let hi = lo.saturating_add(count).min(want.len());
+                    prop_assert_eq!(z.remove_ranks(lo, lo + count), hi.saturating_sub(lo));
+                    for (m, _) in want.iter().take(hi).skip(lo) {
+                        model.remove(m);
+                    }
+                }
+                BigOp::Pop(max, count) => {
+                    let mut want = sorted(&model);
+                    if max {
+                        want.reverse();
+                    }
+                    want.truncate(count);
+                    let got = z.pop(max, count);
+                    prop_assert_eq!(got.len(), want.len());
+                    for (g, w) in got.iter().zip(&want) {
+                        prop_assert_eq!(&g.0[..], &w.0[..]);
+                        model.remove(&w.0);
+                    }
+                }
+            }
+            let want = sorted(&model);
+            prop_assert_eq!(z.len(), want.len());
+            check_counts(&z, &want);
+            let lo = probe % (want.len() + 1);
+            let got = z.range(lo, lo + 300);
+            prop_assert_eq!(got.len(), want.len().min(lo + 300) - lo);
+            for (g, w) in got.iter().zip(&want[lo..]) {
+                prop_assert_eq!(&g.0[..], &w.0[..]);
+                prop_assert!(same_score(g.1, w.1));
+            }
+            let mut seen = 0;
+            z.each_from(lo, |m, _| {
+                assert_eq!(m, &want[lo + seen].0[..]);
+                seen += 1;
+                seen < 50
+            });
+            let (min, max) = (((probe % 40) as f64) - 20.0, ((probe % 13) as f64) - 3.0);
+            let r = ScoreRange { min, max, min_excl: probe % 2 == 0, max_excl: probe % 3 == 0 };
+            let inside = |s: f64| {
+                (if r.min_excl { s > min } else { s >= min }) && (if r.max_excl { s < max } else { s <= max })
+            };
+            let first = want.iter().position(|e| inside(e.1)).unwrap_or(want.len());
+            let n = want.iter().filter(|e| inside(e.1)).count();
+            let (a, b) = z.score_ranks(&r);
+            prop_assert_eq!((a, b - a), (if n == 0 { a } else { first }, n));
+        }
+        check(&z, &model, z.encoding() == "skiplist");
+    }
+}
