@@ -247,13 +247,12 @@ pub async fn serve(sock: Socket) {
             break;
         }
         if !reqs.is_empty() {
-            {
-                let mut i = info.borrow_mut();
-                i.last_cmd_ms = now_ms();
-            }
+            // One clock read for the batch: it also starts the first command's timing.
+            let start = std::time::Instant::now();
+            info.borrow_mut().last_cmd_ms = crate::util::unix_ms_at(start);
             // Messages that arrived first are written first, as Redis would have.
             client.pubsub.flush_into(client.resp3, &mut wbuf);
-            run_requests(&mut client, &mut reqs, &mut wbuf, OUT_HIGH).await;
+            run_requests(&mut client, &mut reqs, &mut wbuf, OUT_HIGH, start).await;
         }
         if !wbuf.is_empty() {
             let out = wbuf.len() as u64;
@@ -453,7 +452,7 @@ async fn parse_batch(
                     info.borrow().addr
                 );
                 if !reqs.is_empty() {
-                    run_requests(client, reqs, wbuf, usize::MAX).await;
+                    run_requests(client, reqs, wbuf, usize::MAX, std::time::Instant::now()).await;
                 }
                 encode(
                     &Reply::Error(Bytes::from(format!("ERR {}", e.0))),

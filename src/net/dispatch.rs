@@ -307,16 +307,17 @@ fn reject(client: &mut Client, out: &mut BytesMut, cmd: Option<&'static Command>
     emit(client, out, &reply);
 }
 
-/// Run a pipeline of requests, appending the replies to `out` in order.
 /// Run queued requests in order, appending replies to `out`. Stops early, leaving the
 /// rest in `reqs`, once `out` holds `out_limit` bytes (the connection sends them first).
+/// `start`: when the batch began (the first command's timing starts there).
 pub async fn run_requests(
     client: &mut Client,
     reqs: &mut VecDeque<Vec<Bytes>>,
     out: &mut BytesMut,
     out_limit: usize,
+    start: Instant,
 ) {
-    let mut prev = Instant::now();
+    let mut prev = start;
     while out.len() < out_limit {
         let Some(args) = reqs.pop_front() else { break };
         if client.close {
