@@ -351,9 +351,9 @@ fn with_sets<R>(
 /// Copies of the sets at `keys`, wherever they live.
 async fn fetch_sets(db: u16, keys: Vec<Bytes>) -> CmdResult<Vec<Option<Set>>> {
     per_key(db, keys, move |ctx, k| read_set(ctx, k).map(|s| s.cloned()))
-    .await
-    .into_iter()
-    .collect()
+        .await
+        .into_iter()
+        .collect()
 }
 
 /// SINTER's reply lists the members in the order the smallest set holds them.
@@ -523,9 +523,7 @@ fn count_inter(sets: &[Option<&Set>], limit: usize) -> Reply {
 
 fn sintercard(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let (numkeys, limit) = parse_sintercard(a)?;
-    with_sets(ctx, &a[2..2 + numkeys], |sets| {
-        count_inter(sets, limit)
-    })
+    with_sets(ctx, &a[2..2 + numkeys], |sets| count_inter(sets, limit))
 }
 
 fn sintercard_cross(db: u16, a: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {

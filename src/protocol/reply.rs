@@ -93,9 +93,7 @@ impl Reply {
             return self;
         };
         let mut buf = bytes::BytesMut::from(&raw[..]);
-        match crate::protocol::parse::RequestParser::new()
-            .next(&mut buf, &Default::default())
-        {
+        match crate::protocol::parse::RequestParser::new().next(&mut buf, &Default::default()) {
             Ok(Some(req)) if buf.is_empty() => {
                 Reply::Array(req.args.into_iter().map(Reply::Bulk).collect())
             }

@@ -11,46 +11,12 @@ use std::fmt;
 
 use rand::Rng;
 
+use super::varint;
 use crate::shard::dict::Dict;
 use crate::shard::value::CBytes;
 
 /// The conversion thresholds (`hash-max-listpack-entries`, `hash-max-listpack-value`).
 pub use super::ListpackLimits as Limits;
-
-/// Append `n` as an LEB128 varint: one byte for entries under 128 bytes.
-fn put_len(buf: &mut Vec<u8>, mut n: usize) {
-    while n >= 0x80 {
-        buf.push((n as u8 & 0x7f) | 0x80);
-        n >>= 7;
-    }
-    buf.push(n as u8);
-}
-
-/// Bytes `put_len(n)` writes.
-fn varint_len(mut n: usize) -> usize {
-    let mut l = 1;
-    while n >= 0x80 {
-        n >>= 7;
-        l += 1;
-    }
-    l
-}
-
-/// Read the varint at `pos`: (length, position of the data). The buffer is only ever
-/// written by `put_len`, so it is well formed.
-fn read_len(buf: &[u8], mut pos: usize) -> (usize, usize) {
-    let mut n = 0usize;
-    let mut shift = 0;
-    loop {
-        let b = buf[pos];
-        pos += 1;
-        n |= ((b & 0x7f) as usize) << shift;
-        if b & 0x80 == 0 {
-            return (n, pos);
-        }
-        shift += 7;
-    }
-}
 
 /// Small hashes: `[len field][len value]...` in one buffer.
 #[derive(Clone, Default, PartialEq)]
@@ -80,9 +46,9 @@ impl Listpack {
         let mut pos = 0;
         while pos < self.buf.len() {
             let start = pos;
-            let (fl, fp) = read_len(&self.buf, pos);
+            let (fl, fp) = varint::read(&self.buf, pos);
             let val_hdr = fp + fl;
-            let (vl, vp) = read_len(&self.buf, val_hdr);
+            let (vl, vp) = varint::read(&self.buf, val_hdr);
             pos = vp + vl;
             if &self.buf[fp..fp + fl] == field {
                 return Some(Found {
@@ -104,7 +70,7 @@ impl Listpack {
         match self.find(field) {
             Some(f) => {
                 let mut enc = Vec::with_capacity(value.len() + 2);
-                put_len(&mut enc, value.len());
+                varint::put(&mut enc, value.len());
                 enc.extend_from_slice(value);
                 self.buf.splice(f.val_hdr..f.val.1, enc);
                 false
@@ -112,11 +78,11 @@ impl Listpack {
             None => {
                 // Grow exactly: small hashes are many, slack would add up.
                 self.buf.reserve_exact(
-                    varint_len(field.len()) + field.len() + varint_len(value.len()) + value.len(),
+                    varint::len(field.len()) + field.len() + varint::len(value.len()) + value.len(),
                 );
-                put_len(&mut self.buf, field.len());
+                varint::put(&mut self.buf, field.len());
                 self.buf.extend_from_slice(field);
-                put_len(&mut self.buf, value.len());
+                varint::put(&mut self.buf, value.len());
                 self.buf.extend_from_slice(value);
                 self.len += 1;
                 true
@@ -149,8 +115,8 @@ impl<'a> Iterator for LpIter<'a> {
         if self.pos >= self.buf.len() {
             return None;
         }
-        let (fl, fp) = read_len(self.buf, self.pos);
-        let (vl, vp) = read_len(self.buf, fp + fl);
+        let (fl, fp) = varint::read(self.buf, self.pos);
+        let (vl, vp) = varint::read(self.buf, fp + fl);
         self.pos = vp + vl;
         Some((&self.buf[fp..fp + fl], &self.buf[vp..vp + vl]))
     }
@@ -291,7 +257,7 @@ impl Hash {
         if let Hash::Listpack(lp) = self {
             let bytes: usize = args
                 .iter()
-                .map(|a| varint_len(a.as_ref().len()) + a.as_ref().len())
+                .map(|a| varint::len(a.as_ref().len()) + a.as_ref().len())
                 .sum();
             lp.buf.reserve_exact(bytes);
         }

@@ -228,7 +228,7 @@ fn reserve_is_exact_for_new_fields() {
     assert_eq!(lp.buf.capacity(), lp.buf.len());
     for n in [0usize, 127, 128, 16_383, 16_384] {
         let mut v = Vec::new();
-        put_len(&mut v, n);
-        assert_eq!(v.len(), varint_len(n));
+        varint::put(&mut v, n);
+        assert_eq!(v.len(), varint::len(n));
     }
 }

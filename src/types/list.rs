@@ -8,6 +8,8 @@
 
 use bytes::Bytes;
 
+use super::varint;
+
 /// Node byte limits for fill -1..-5 (4, 8, 16, 32, 64 KB), as Redis's quicklist.
 const SIZE_LIMITS: [usize; 5] = [4096, 8192, 16384, 32768, 65536];
 /// With a positive fill (entry count), a node still stays under this many bytes.
@@ -20,28 +22,10 @@ struct Node {
     count: u32,
 }
 
-fn varint_len(n: usize) -> usize {
-    let mut n = n >> 7;
-    let mut l = 1;
-    while n > 0 {
-        n >>= 7;
-        l += 1;
-    }
-    l
-}
-
-fn put_varint(out: &mut Vec<u8>, mut n: usize) {
-    while n >= 0x80 {
-        out.push((n as u8 & 0x7f) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
-}
-
 /// The encoded entry `v`.
 fn encode(v: &[u8]) -> Vec<u8> {
-    let mut e = Vec::with_capacity(varint_len(v.len()) + v.len());
-    put_varint(&mut e, v.len());
+    let mut e = Vec::with_capacity(varint::len(v.len()) + v.len());
+    varint::put(&mut e, v.len());
     e.extend_from_slice(v);
     e
 }
@@ -295,7 +279,7 @@ impl List {
 
     /// Insert `v` so that it becomes element `i` (`i <= len`).
     pub fn insert(&mut self, i: usize, v: &[u8], fill: i64) {
-        let add = varint_len(v.len()) + v.len();
+        let add = varint::len(v.len()) + v.len();
         if self.nodes.is_empty() {
             self.len = 1;
             self.nodes.reserve_exact(1);

@@ -5,6 +5,7 @@ pub mod hash;
 pub mod hll;
 pub mod list;
 pub mod set;
+pub mod varint;
 pub mod zset;
 
 pub use hash::Hash;

@@ -4,33 +4,9 @@
 use std::cmp::Ordering;
 
 use super::cmp_entry;
+use crate::types::varint;
 
 // ---- entry codec ---------------------------------------------------------------------
-
-fn put_varint(buf: &mut Vec<u8>, mut n: u64) {
-    while n >= 0x80 {
-        buf.push((n as u8 & 0x7f) | 0x80);
-        n >>= 7;
-    }
-    buf.push(n as u8);
-}
-
-/// Read the varint at `pos`: (value, position after it). Buffers are only written by
-/// this module, so they are well formed.
-#[inline]
-fn read_varint(buf: &[u8], mut pos: usize) -> (u64, usize) {
-    let mut n = 0u64;
-    let mut shift = 0;
-    loop {
-        let b = buf[pos];
-        pos += 1;
-        n |= ((b & 0x7f) as u64) << shift;
-        if b & 0x80 == 0 {
-            return (n, pos);
-        }
-        shift += 7;
-    }
-}
 
 /// Scores exactly representable as small integers (and not -0, whose sign matters).
 fn score_as_int(s: f64) -> Option<i64> {
@@ -45,7 +21,7 @@ fn put_score(buf: &mut Vec<u8>, s: f64) {
     match score_as_int(s) {
         Some(i) => {
             let z = ((i << 1) ^ (i >> 63)) as u64;
-            put_varint(buf, z << 1);
+            varint::put(buf, (z << 1) as usize);
         }
         None => {
             buf.push(1);
@@ -61,15 +37,15 @@ fn read_score(buf: &[u8], pos: usize) -> (f64, usize) {
         a.copy_from_slice(&buf[pos + 1..pos + 9]);
         (f64::from_le_bytes(a), pos + 9)
     } else {
-        let (v, next) = read_varint(buf, pos);
-        let z = v >> 1;
+        let (v, next) = varint::read(buf, pos);
+        let z = v as u64 >> 1;
         let i = ((z >> 1) as i64) ^ -((z & 1) as i64);
         (i as f64, next)
     }
 }
 
 fn encode_entry(buf: &mut Vec<u8>, m: &[u8], s: f64) {
-    put_varint(buf, m.len() as u64);
+    varint::put(buf, m.len());
     buf.extend_from_slice(m);
     put_score(buf, s);
 }
@@ -77,7 +53,7 @@ fn encode_entry(buf: &mut Vec<u8>, m: &[u8], s: f64) {
 /// The entry at `pos`: (member, score, position of the next entry).
 #[inline]
 fn read_entry(buf: &[u8], pos: usize) -> (&[u8], f64, usize) {
-    let (ml, mp) = read_varint(buf, pos);
+    let (ml, mp) = varint::read(buf, pos);
     let end = mp + ml as usize;
     let (s, next) = read_score(buf, end);
     (&buf[mp..end], s, next)
