@@ -60,6 +60,27 @@ fn sorted(model: &BTreeMap<Vec<u8>, f64>) -> Vec<(Vec<u8>, f64)> {
     v
 }
 
+/// ZPOPMIN/ZPOPMAX of `count` against the model, which loses the same members.
+fn pop_matches(
+    z: &mut ZSet,
+    model: &mut BTreeMap<Vec<u8>, f64>,
+    max: bool,
+    count: usize,
+) -> Result<(), TestCaseError> {
+    let mut want = sorted(model);
+    if max {
+        want.reverse();
+    }
+    want.truncate(count);
+    let got = z.pop(max, count);
+    prop_assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        prop_assert_eq!(&g.0[..], &w.0[..]);
+        model.remove(&w.0);
+    }
+    Ok(())
+}
+
 fn same_score(a: f64, b: f64) -> bool {
     a == b && a.is_sign_negative() == b.is_sign_negative()
 }
@@ -105,17 +126,7 @@ proptest! {
                 }
                 Op::Remove(m) => prop_assert_eq!(z.remove(&m), model.remove(&m).is_some()),
                 Op::Pop(max, count) => {
-                    let mut want = sorted(&model);
-                    if max {
-                        want.reverse();
-                    }
-                    want.truncate(count);
-                    let got = z.pop(max, count);
-                    prop_assert_eq!(got.len(), want.len());
-                    for (g, w) in got.iter().zip(&want) {
-                        prop_assert_eq!(&g.0[..], &w.0[..]);
-                        model.remove(&w.0);
-                    }
+                    pop_matches(&mut z, &mut model, max, count)?;
                     if model.is_empty() {
                         big = false;
                     }
@@ -439,17 +450,7 @@ proptest! {
                     }
                 }
                 BigOp::Pop(max, count) => {
-                    let mut want = sorted(&model);
-                    if max {
-                        want.reverse();
-                    }
-                    want.truncate(count);
-                    let got = z.pop(max, count);
-                    prop_assert_eq!(got.len(), want.len());
-                    for (g, w) in got.iter().zip(&want) {
-                        prop_assert_eq!(&g.0[..], &w.0[..]);
-                        model.remove(&w.0);
-                    }
+                    pop_matches(&mut z, &mut model, max, count)?;
                 }
             }
             let want = sorted(&model);
