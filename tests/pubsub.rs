@@ -1,11 +1,11 @@
 //! Pub/sub and keyspace notifications against the real binary, with `--threads 1` and
 //! `--threads 3`: fan-out from publishers to subscribers on any shard, per-publisher
 //! order, patterns, shard channels, RESP2 subscribed mode and RESP3 pushes, PUBSUB
-//! introspection, cleanup on disconnect and RESET, CLIENT LIST omem/oll of a subscriber
-//! that does not read, client-output-buffer-limit (a
-//! subscriber that never reads is closed and memory stays bounded), and keyspace
-//! notifications of every class Tessera implements. Exact shapes are compared with a
-//! real redis-server in tests/data/differential_pubsub.txt.
+//! introspection, cleanup on disconnect and RESET, CLIENT LIST's omem/oll for a
+//! subscriber that does not read, client-output-buffer-limit (a subscriber that never
+//! reads is closed and memory stays bounded), and keyspace notifications of every class
+//! Tessera implements. Exact shapes are compared with a real redis-server in
+//! tests/data/differential_pubsub.txt.
 
 mod common;
 mod rawresp;
