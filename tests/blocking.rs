@@ -491,6 +491,36 @@ fn blmove_retry_keeps_place(threads: &str) {
     };
     assert_eq!(got, want);
     assert_eq!(admin.cmd(&["EXISTS", src]), Resp::Int(0));
+
+    // After a lost retry the call is still an ordinary blocked one: CLIENT UNBLOCK ends
+    // it (and the next waiter gets the next push), as does its timeout.
+    let m1_id = m1.cmd(&["CLIENT", "ID"]).int().expect("id").to_string();
+    for unblock in [true, false] {
+        let timeout = if unblock { "0" } else { "0.5" };
+        m1.send(&rawresp::encode_strs(&[
+            "BLMOVE", src, dst, "LEFT", "RIGHT", timeout,
+        ]));
+        wait_blocked(&mut admin, 1);
+        p3.send(&rawresp::encode_strs(&["BLPOP", src, "0"]));
+        wait_blocked(&mut admin, 2);
+        admin.send(&rawresp::encode_strs(&["RPUSH", src, "x"]));
+        admin.send(&rawresp::encode_strs(&["LPOP", src]));
+        admin.read();
+        if admin.read() == Resp::bulk("x") {
+            silent(&mut m1);
+            silent(&mut p3);
+            if unblock {
+                assert_eq!(admin.cmd(&["CLIENT", "UNBLOCK", &m1_id]), Resp::Int(1));
+            }
+            assert_eq!(m1.read(), Resp::Bulk(None));
+        } else {
+            assert_eq!(m1.read(), Resp::bulk("x"));
+        }
+        wait_blocked(&mut admin, 1);
+        admin.cmd(&["RPUSH", src, "y"]);
+        assert_eq!(p3.read(), arr(&[src, "y"]));
+        wait_blocked(&mut admin, 0);
+    }
 }
 
 #[test]
