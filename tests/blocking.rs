@@ -1,6 +1,7 @@
 //! Blocking commands against the real binary (`--threads 1` and `--threads 3`): wake-ups
 //! from any connection and shard, FIFO order per key, timeouts, CLIENT UNBLOCK, clean-up
-//! after a blocked client disconnects, and BLMOVE's atomicity under concurrency.
+//! after a blocked client disconnects, BLMOVE's atomicity under concurrency, and a
+//! cross-shard BLMOVE keeping its place in line when its retry finds nothing.
 //! (Replies where nothing blocks are compared with redis-server in
 //! tests/data/differential_blocking.txt.)
 //!
@@ -410,4 +411,124 @@ fn blmove_atomic_threads_1() {
 #[test]
 fn blmove_atomic_threads_3() {
     blmove_atomic("3");
+}
+
+/// Nothing arrives for a short while; later reads get the usual timeout back.
+fn silent(c: &mut RawConn) {
+    c.assert_silent(Duration::from_millis(50));
+    c.set_timeout(Duration::from_secs(10));
+}
+
+/// Cross-shard BLMOVE (source and destination on different shards) is served through a
+/// retry on the client's side; the retried waiter keeps its first-come place. Two
+/// BLMOVEs then a BLPOP block on one key: each push goes to the oldest waiter, as in
+/// Redis, also when a command pipelined right behind the push empties the list before
+/// the first waiter's retry runs (that waiter then stays first in line).
+fn blmove_retry_keeps_place(threads: &str) {
+    let srv = start(threads);
+    let mut admin = conn(&srv);
+    let k = keys3("rp");
+    let (src, dst) = (&k[0], &k[1]);
+    let blmove = ["BLMOVE", src, dst, "LEFT", "RIGHT", "0"];
+    let mut m1 = conn(&srv);
+    m1.send(&rawresp::encode_strs(&blmove));
+    wait_blocked(&mut admin, 1);
+    let mut m2 = conn(&srv);
+    m2.send(&rawresp::encode_strs(&blmove));
+    wait_blocked(&mut admin, 2);
+    let mut p3 = conn(&srv);
+    p3.send(&rawresp::encode_strs(&["BLPOP", src, "0"]));
+    wait_blocked(&mut admin, 3);
+
+    // One element: the first waiter moves it; the later ones keep waiting.
+    assert_eq!(admin.cmd(&["RPUSH", src, "e1"]), Resp::Int(1));
+    assert_eq!(m1.read(), Resp::bulk("e1"));
+    wait_blocked(&mut admin, 2);
+    silent(&mut m2);
+    silent(&mut p3);
+
+    // A push with an LPOP pipelined right behind it: the LPOP may run before m2's retry
+    // (then m2 finds nothing and must stay first), or after it (then m2 has e2).
+    admin.send(&rawresp::encode_strs(&["RPUSH", src, "e2"]));
+    admin.send(&rawresp::encode_strs(&["LPOP", src]));
+    assert_eq!(admin.read(), Resp::Int(1));
+    let popped = admin.read();
+    // Pushes until every waiter is served: m2 first, then p3, in that order.
+    let mut pushed = vec!["e2".to_string()];
+    if popped == Resp::bulk("e2") {
+        pushed.clear();
+        wait_blocked(&mut admin, 2);
+        silent(&mut p3);
+        for i in 0..3 {
+            // Losing again must not cost the place either.
+            admin.send(&rawresp::encode_strs(&["RPUSH", src, &format!("r{i}")]));
+            admin.send(&rawresp::encode_strs(&["LPOP", src]));
+            admin.read();
+            if admin.read() != Resp::bulk(&format!("r{i}")) {
+                pushed.push(format!("r{i}"));
+                break;
+            }
+            wait_blocked(&mut admin, 2);
+        }
+        if pushed.is_empty() {
+            admin.cmd(&["RPUSH", src, "e3"]);
+            pushed.push("e3".into());
+        }
+    } else {
+        assert_eq!(popped, Resp::Bulk(None));
+    }
+    assert_eq!(m2.read(), Resp::bulk(&pushed[0]));
+    wait_blocked(&mut admin, 1);
+    silent(&mut p3);
+    admin.cmd(&["RPUSH", src, "e4"]);
+    assert_eq!(p3.read(), arr(&[src, "e4"]));
+    wait_blocked(&mut admin, 0);
+    let mut want = vec!["e1".to_string()];
+    want.extend(pushed);
+    let got: Vec<String> = match admin.cmd(&["LRANGE", dst, "0", "-1"]) {
+        Resp::Array(Some(v)) => v.iter().filter_map(|r| r.text()).collect(),
+        other => panic!("LRANGE: {other:?}"),
+    };
+    assert_eq!(got, want);
+    assert_eq!(admin.cmd(&["EXISTS", src]), Resp::Int(0));
+
+    // After a lost retry the call is still an ordinary blocked one: CLIENT UNBLOCK ends
+    // it (and the next waiter gets the next push), as does its timeout.
+    let m1_id = m1.cmd(&["CLIENT", "ID"]).int().expect("id").to_string();
+    for unblock in [true, false] {
+        let timeout = if unblock { "0" } else { "0.5" };
+        m1.send(&rawresp::encode_strs(&[
+            "BLMOVE", src, dst, "LEFT", "RIGHT", timeout,
+        ]));
+        wait_blocked(&mut admin, 1);
+        p3.send(&rawresp::encode_strs(&["BLPOP", src, "0"]));
+        wait_blocked(&mut admin, 2);
+        admin.send(&rawresp::encode_strs(&["RPUSH", src, "x"]));
+        admin.send(&rawresp::encode_strs(&["LPOP", src]));
+        admin.read();
+        if admin.read() == Resp::bulk("x") {
+            silent(&mut m1);
+            silent(&mut p3);
+            if unblock {
+                assert_eq!(admin.cmd(&["CLIENT", "UNBLOCK", &m1_id]), Resp::Int(1));
+            }
+            assert_eq!(m1.read(), Resp::Bulk(None));
+        } else {
+            assert_eq!(m1.read(), Resp::bulk("x"));
+        }
+        wait_blocked(&mut admin, 1);
+        admin.cmd(&["RPUSH", src, "y"]);
+        assert_eq!(p3.read(), arr(&[src, "y"]));
+        wait_blocked(&mut admin, 0);
+    }
+}
+
+#[test]
+fn blmove_retry_keeps_place_threads_1() {
+    blmove_retry_keeps_place("1");
+}
+
+#[test]
+fn blmove_retry_keeps_place_threads_3() {
+    blmove_retry_keeps_place("3");
 }

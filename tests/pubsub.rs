@@ -1,10 +1,11 @@
 //! Pub/sub and keyspace notifications against the real binary, with `--threads 1` and
 //! `--threads 3`: fan-out from publishers to subscribers on any shard, per-publisher
 //! order, patterns, shard channels, RESP2 subscribed mode and RESP3 pushes, PUBSUB
-//! introspection, cleanup on disconnect and RESET, client-output-buffer-limit (a
-//! subscriber that never reads is closed and memory stays bounded), and keyspace
-//! notifications of every class Tessera implements. Exact shapes are compared with a
-//! real redis-server in tests/data/differential_pubsub.txt.
+//! introspection, cleanup on disconnect and RESET, CLIENT LIST's omem/oll for a
+//! subscriber that does not read, client-output-buffer-limit (a subscriber that never
+//! reads is closed and memory stays bounded), and keyspace notifications of every class
+//! Tessera implements. Exact shapes are compared with a real redis-server in
+//! tests/data/differential_pubsub.txt.
 
 mod common;
 mod rawresp;
@@ -621,6 +622,75 @@ fn slow_subscriber_closed_threads_1() {
 #[test]
 fn slow_subscriber_closed_threads_3() {
     slow_subscriber_closed("3");
+}
+
+/// The `omem=` / `oll=` fields of `id`'s CLIENT LIST line, seen from `c`.
+fn client_output(c: &mut RawConn, id: i64) -> (u64, u64) {
+    let text = bulk_text(&c.cmd(&["CLIENT", "LIST", "ID", &id.to_string()]));
+    let field = |name: &str| {
+        text.split_whitespace()
+            .find_map(|f| f.strip_prefix(name))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {text:?}"))
+    };
+    (field("omem="), field("oll="))
+}
+
+/// CLIENT LIST reports a subscriber's unsent output: omem grows (and oll counts the
+/// queued buffer) while it does not read, and both are 0 for an idle client.
+fn output_figures(threads: &str) {
+    let srv = start(threads, &[]);
+    let mut p = RawConn::connect(srv.port);
+    let limit = [
+        "CONFIG",
+        "SET",
+        "client-output-buffer-limit",
+        "pubsub 0 0 0",
+    ];
+    assert_eq!(p.cmd(&limit), Resp::ok());
+    let mut idle = RawConn::connect(srv.port);
+    let idle_id = idle.cmd(&["CLIENT", "ID"]).int().expect("id");
+    assert_eq!(client_output(&mut p, idle_id), (0, 0));
+    // Its own CLIENT INFO: the reply being built is not pending output yet.
+    let own = bulk_text(&idle.cmd(&["CLIENT", "INFO"]));
+    assert!(own.contains(" oll=0 omem=0 "), "{own}");
+    let mut stuck = stuck_subscriber(srv.port, "slow");
+    let stuck_id = {
+        let list = bulk_text(&p.cmd(&["CLIENT", "LIST"]));
+        list.lines()
+            .find(|l| l.contains("sub=1 "))
+            .and_then(|l| l.strip_prefix("id="))
+            .and_then(|l| l.split(' ').next())
+            .and_then(|v| v.parse().ok())
+            .expect("the subscriber in CLIENT LIST")
+    };
+    assert_eq!(client_output(&mut p, stuck_id), (0, 0));
+    // Far more than the socket buffers take: the rest waits in the server.
+    let (sent, _) = flood(&mut p, "slow", 8 << 20);
+    assert!(sent >= 8 << 20);
+    let (omem, oll) = client_output(&mut p, stuck_id);
+    assert!(omem > 1 << 20, "omem={omem} after {sent} bytes published");
+    assert!(oll >= 1, "oll={oll} with omem={omem}");
+    assert_eq!(client_output(&mut p, idle_id), (0, 0));
+    // Once it reads everything, nothing is pending any more.
+    stuck.set_timeout(Duration::from_secs(10));
+    let mut got = 0;
+    while got < sent {
+        got += read_msg(&mut stuck).3.len();
+    }
+    eventually("omem back to 0", Duration::from_secs(10), || {
+        client_output(&mut p, stuck_id) == (0, 0)
+    });
+}
+
+#[test]
+fn output_figures_threads_1() {
+    output_figures("1");
+}
+
+#[test]
+fn output_figures_threads_3() {
+    output_figures("3");
 }
 
 #[test]

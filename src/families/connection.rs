@@ -39,7 +39,8 @@ pub fn register(t: &mut TableBuilder) {
     });
     t.conn("client|list", |c, a| Box::pin(client_list(c, a)));
     t.conn_sync("client|info", |c, _| {
-        Reply::Verbatim(Bytes::from(format_client(&c.info.borrow()) + "\n"))
+        let i = registry::get(c.id).unwrap_or_else(|| c.info.borrow().clone());
+        Reply::Verbatim(Bytes::from(format_client(&i) + "\n"))
     });
     t.conn("client|kill", |c, a| Box::pin(client_kill(c, a)));
     t.conn_sync("client|no-evict", client_no_evict);
@@ -259,7 +260,7 @@ fn client_reply(c: &mut Client, a: &[Bytes]) -> Reply {
 pub fn format_client(i: &ClientInfo) -> String {
     let now = now_ms();
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl={} oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl={} oll={} omem={} tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
         i.id,
         i.addr,
         i.laddr,
@@ -275,6 +276,8 @@ pub fn format_client(i: &ClientInfo) -> String {
         i.multi,
         i.qbuf,
         i.obl,
+        i.oll,
+        i.omem,
         i.last_cmd,
         i.resp
     )

@@ -3,9 +3,9 @@
 //! CLIENT UNBLOCK, or for the connection to end. Whatever ends the call first claims it
 //! (see `shard::blocking::Waiter`), and every shard forgets it afterwards.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -40,12 +40,19 @@ struct Slot {
     waiter: Arc<Waiter>,
     nil: Reply,
     tx: Option<oneshot::Sender<Served>>,
+    /// Running the move after `Served::Retry`: the call still waits if it finds nothing.
+    retrying: bool,
+    /// CLIENT UNBLOCK arrived during the retry: the reply to end with if it finds nothing.
+    unblocked: Option<Reply>,
 }
 
 thread_local! {
     static BLOCKED: RefCell<HashMap<u64, Slot>> = RefCell::new(HashMap::new());
-    static NEXT_WAIT: Cell<u64> = const { Cell::new(0) };
 }
+
+/// Blocked calls are numbered server-wide: shards forget and match calls by this number
+/// alone, whatever shard their client is connected to.
+static NEXT_WAIT: AtomicU64 = AtomicU64::new(1);
 
 /// Clients blocked right now, server-wide (INFO blocked_clients).
 static BLOCKED_CLIENTS: AtomicUsize = AtomicUsize::new(0);
@@ -82,9 +89,6 @@ pub fn unblock(client: u64, error: bool) -> bool {
         let Some(s) = b.get_mut(&client) else {
             return false;
         };
-        if !s.waiter.claim() {
-            return false;
-        }
         let reply = if error {
             Reply::Error(Bytes::from_static(
                 b"UNBLOCKED client unblocked via CLIENT UNBLOCK",
@@ -92,6 +96,14 @@ pub fn unblock(client: u64, error: bool) -> bool {
         } else {
             s.nil.clone()
         };
+        if s.retrying {
+            // Still blocked unless the retry moves something; `wait` decides.
+            s.unblocked.get_or_insert(reply);
+            return true;
+        }
+        if !s.waiter.claim() {
+            return false;
+        }
         if let Some(tx) = s.tx.take() {
             let _ = tx.send(Served::Reply(reply));
         }
@@ -115,6 +127,52 @@ fn by_shard(keys: &[Bytes]) -> Vec<(usize, Vec<Bytes>)> {
         }
     }
     out
+}
+
+fn set_retrying(client: u64, on: bool) {
+    BLOCKED.with(|b| {
+        if let Some(s) = b.borrow_mut().get_mut(&client) {
+            s.retrying = on;
+        }
+    });
+}
+
+fn take_unblocked(client: u64) -> Option<Reply> {
+    BLOCKED.with(|b| {
+        b.borrow_mut()
+            .get_mut(&client)
+            .and_then(|s| s.unblocked.take())
+    })
+}
+
+/// A registered blocked call; dropping it makes every shard forget the call, this
+/// connection's shard first.
+struct Registered {
+    client: u64,
+    wait_id: u64,
+    groups: Vec<(usize, Vec<Bytes>)>,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        let wait_id = self.wait_id;
+        BLOCKED.with(|b| {
+            let mut b = b.borrow_mut();
+            if b.get(&self.client).is_some_and(|s| s.wait_id == wait_id) {
+                b.remove(&self.client);
+            }
+        });
+        for (shard, keys) in self.groups.drain(..) {
+            if shard == current() {
+                with_shard(|s| s.block_remove(&keys, wait_id));
+            } else {
+                post(
+                    shard,
+                    Box::new(move || with_shard(|s| s.block_remove(&keys, wait_id))),
+                );
+            }
+        }
+    }
 }
 
 enum Event {
@@ -145,28 +203,34 @@ pub async fn wait(
     if deadline.is_some() {
         TIMED_BLOCKED_CLIENTS.fetch_add(1, Ordering::Relaxed);
     }
+    let wait_id = NEXT_WAIT.fetch_add(1, Ordering::Relaxed);
+    let waiter = Arc::new(Waiter::new(wait_id, client.id, current()));
+    let (tx, mut rx) = oneshot::channel();
+    BLOCKED.with(|b| {
+        b.borrow_mut().insert(
+            client.id,
+            Slot {
+                wait_id,
+                waiter: waiter.clone(),
+                nil: pb.nil.clone(),
+                tx: Some(tx),
+                retrying: false,
+                unblocked: None,
+            },
+        )
+    });
+    // From here on, however this ends (even if this future is dropped), every shard
+    // forgets the call: a retrying entry left behind would hold its key's waiters.
+    let _registered = Registered {
+        client: client.id,
+        wait_id,
+        groups: groups.clone(),
+    };
+    for (shard, keys) in &groups {
+        let (w, s, keys) = (waiter.clone(), spec.clone(), keys.clone());
+        call(*shard, move |sh| sh.block_register(db, &keys, &w, &s)).await;
+    }
     let result = loop {
-        let wait_id = NEXT_WAIT.with(|c| {
-            c.set(c.get() + 1);
-            c.get()
-        });
-        let waiter = Arc::new(Waiter::new(wait_id, client.id, current()));
-        let (tx, mut rx) = oneshot::channel();
-        BLOCKED.with(|b| {
-            b.borrow_mut().insert(
-                client.id,
-                Slot {
-                    wait_id,
-                    waiter: waiter.clone(),
-                    nil: pb.nil.clone(),
-                    tx: Some(tx),
-                },
-            )
-        });
-        for (shard, keys) in &groups {
-            let (w, s, keys) = (waiter.clone(), spec.clone(), keys.clone());
-            call(*shard, move |sh| sh.block_register(db, &keys, &w, &s)).await;
-        }
         let served = async {
             match (&mut rx).await {
                 Ok(s) => Event::Served(s),
@@ -213,32 +277,47 @@ pub async fn wait(
                 }
             }
         };
-        // Every shard forgets this call; this one first.
-        BLOCKED.with(|b| b.borrow_mut().remove(&client.id));
-        for (shard, keys) in &groups {
-            let keys = keys.clone();
-            if *shard == current() {
-                with_shard(|s| s.block_remove(&keys, wait_id));
-            } else {
-                post(
-                    *shard,
-                    Box::new(move || with_shard(|s| s.block_remove(&keys, wait_id))),
-                );
-            }
-        }
         match ev {
             Some(Served::Reply(r)) => break Some(r),
             Some(Served::Retry) => {
+                set_retrying(client.id, true);
                 if let Some((cmd, args)) = &pb.retry {
                     let r = super::dispatch::execute(client, cmd, args, false).await;
                     if r != Reply::Nil {
                         break Some(r);
                     }
                 }
+                if let Some(r) = take_unblocked(client.id) {
+                    break Some(r);
+                }
                 if deadline.is_some_and(|d| Instant::now() >= d) {
                     break Some(pb.nil.clone());
                 }
-                // Somebody else took it first: wait again.
+                // Somebody else took it first: wait on at the same place in line.
+                let (tx, new_rx) = oneshot::channel();
+                rx = new_rx;
+                BLOCKED.with(|b| {
+                    if let Some(s) = b.borrow_mut().get_mut(&client.id) {
+                        s.tx = Some(tx);
+                        s.retrying = false;
+                    }
+                });
+                waiter.unclaim();
+                for (shard, keys) in &groups {
+                    let keys = keys.clone();
+                    let again = move || {
+                        with_shard(|s| {
+                            for k in &keys {
+                                s.block_retry_failed(k, wait_id);
+                            }
+                        })
+                    };
+                    if *shard == current() {
+                        again();
+                    } else {
+                        post(*shard, Box::new(again));
+                    }
+                }
             }
             // Timed out, or the connection is gone (then nothing is sent).
             None => break timed_out.then(|| pb.nil.clone()),

@@ -33,6 +33,10 @@ pub struct ClientInfo {
     pub watch: usize,
     pub qbuf: usize,
     pub obl: usize,
+    /// Pending output (omem=) and queued output buffers (oll=): filled in from the
+    /// socket when the info is listed (`registry`), 0 in the connection's own copy.
+    pub omem: usize,
+    pub oll: usize,
     pub kill: bool,
     pub no_evict: bool,
     pub flags: String,

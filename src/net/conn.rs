@@ -112,12 +112,14 @@ pub async fn serve(sock: Socket) {
         watch: 0,
         qbuf: 0,
         obl: 0,
+        omem: 0,
+        oll: 0,
         kill: false,
         no_evict: false,
         flags: "N".into(),
         pubsub: [0; 3],
     }));
-    let mut kill = registry::register(info.clone());
+    let mut kill = registry::register(info.clone(), sock.output());
     let _cleanup = Cleanup { id };
     let mut client = Client::new(info.clone(), requirepass.is_none());
     debug!("Accepted {}", info.borrow().addr);

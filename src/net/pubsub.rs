@@ -170,7 +170,11 @@ pub fn output_limit_reached(client: &mut super::client::Client, unsent: usize) -
     }
     tracing::warn!(
         "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
-        crate::families::connection::format_client(&client.info.borrow())
+        crate::families::connection::format_client(&{
+            let mut i = client.info.borrow().clone();
+            i.omem = unsent;
+            i
+        })
     );
     true
 }

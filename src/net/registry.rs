@@ -7,17 +7,28 @@ use std::rc::Rc;
 use futures_channel::oneshot;
 
 use super::client::ClientInfo;
+use super::uring::Output;
 
 struct Registered {
     info: Rc<RefCell<ClientInfo>>,
     kill: Option<oneshot::Sender<()>>,
+    output: Output,
+}
+
+impl Registered {
+    /// The info with the socket's pending output filled in.
+    fn snapshot(&self) -> ClientInfo {
+        let mut i = self.info.borrow().clone();
+        (i.omem, i.oll) = self.output.pending();
+        i
+    }
 }
 
 thread_local! {
     static CLIENTS: RefCell<BTreeMap<u64, Registered>> = const { RefCell::new(BTreeMap::new()) };
 }
 
-pub fn register(info: Rc<RefCell<ClientInfo>>) -> oneshot::Receiver<()> {
+pub fn register(info: Rc<RefCell<ClientInfo>>, output: Output) -> oneshot::Receiver<()> {
     let (tx, rx) = oneshot::channel();
     let id = info.borrow().id;
     CLIENTS.with(|c| {
@@ -26,6 +37,7 @@ pub fn register(info: Rc<RefCell<ClientInfo>>) -> oneshot::Receiver<()> {
             Registered {
                 info,
                 kill: Some(tx),
+                output,
             },
         )
     });
@@ -38,12 +50,12 @@ pub fn unregister(id: u64) {
 
 /// Snapshot of this shard's clients.
 pub fn list() -> Vec<ClientInfo> {
-    CLIENTS.with(|c| {
-        c.borrow()
-            .values()
-            .map(|r| r.info.borrow().clone())
-            .collect()
-    })
+    CLIENTS.with(|c| c.borrow().values().map(Registered::snapshot).collect())
+}
+
+/// Snapshot of one client of this shard (CLIENT INFO).
+pub fn get(id: u64) -> Option<ClientInfo> {
+    CLIENTS.with(|c| c.borrow().get(&id).map(Registered::snapshot))
 }
 
 pub fn count() -> usize {

@@ -829,6 +829,14 @@ impl Socket {
         .unwrap_or(false)
     }
 
+    /// A handle to read this socket's pending output later (CLIENT LIST).
+    pub fn output(&self) -> Output {
+        Output {
+            idx: self.idx,
+            fd: self.fd,
+        }
+    }
+
     /// Bytes accepted by `send` that the kernel has not taken yet.
     pub fn unsent(&self) -> usize {
         with(|r| {
@@ -874,5 +882,31 @@ impl Drop for Reactor {
         unsafe { libc::close(self.efd) };
         // The kernel may still write into the receive buffers until the ring is gone;
         // they are left allocated (this only happens when the shard exits).
+    }
+}
+
+/// Where a socket's pending output can be looked up from its shard, without the
+/// `Socket` itself: read only when asked (CLIENT LIST / INFO), so sending does no
+/// extra bookkeeping for it.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    idx: u32,
+    fd: RawFd,
+}
+
+impl Output {
+    /// `(unsent bytes, queued buffers)` as CLIENT LIST's `omem` and `oll`. The bytes
+    /// are the kernel's current send buffer's unsent rest plus everything queued
+    /// behind it. Redis's reply list holds the replies that did not fit its fixed
+    /// buffer; ours is the one buffer queued behind the one being sent, so `oll` is 1
+    /// while output waits behind a send in progress and 0 when it all fits one buffer.
+    pub fn pending(&self) -> (usize, usize) {
+        with(|r| match r.slots.get(self.idx as usize) {
+            Some(s) if s.live && s.fd == self.fd => {
+                (Reactor::unsent(s), usize::from(!s.tx_more.is_empty()))
+            }
+            _ => (0, 0),
+        })
+        .unwrap_or((0, 0))
     }
 }

@@ -7,6 +7,15 @@
 //! a key with waiters marks the key ready; the ready keys are served right after the
 //! command that readied them (or, when a transaction holds the key, once it lets go), so
 //! no other command can take the data first, as in Redis.
+//!
+//! A BLMOVE whose destination is on another shard cannot be served here: the shard
+//! hands it `Served::Retry` and the client runs the move as an ordinary atomic command.
+//! Meanwhile the waiter stays queued, marked retrying, and the key's later waiters are
+//! not served (the data is the retrying waiter's, as Redis would give it): the client
+//! ends the retry with `block_remove` (moved, timed out, gone) or `block_retry_failed`
+//! (found nothing: it keeps its place and is served again on the next push). What
+//! differs from Redis: a non-blocking command that runs between the wake-up and the
+//! retry's transaction can still take the data, as if it had run just before the push.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,7 +32,7 @@ use crate::protocol::Reply;
 /// One blocked call of one client. Shared by every shard it waits on.
 #[derive(Debug)]
 pub struct Waiter {
-    /// Unique per blocked call (a client that blocks again gets a new one).
+    /// Unique server-wide per blocked call (a client that blocks again gets a new one).
     pub wait_id: u64,
     pub client: u64,
     /// The shard the client is connected to.
@@ -44,6 +53,12 @@ impl Waiter {
     /// Take the right to finish this call (serve it, time it out, unblock it). True once.
     pub fn claim(&self) -> bool {
         !self.claimed.swap(true, Ordering::AcqRel)
+    }
+
+    /// Give the claim back after a retry found nothing: the call waits on. Only for
+    /// calls waiting on one key of one shard (BLMOVE, BRPOPLPUSH), by their connection.
+    pub fn unclaim(&self) {
+        self.claimed.store(false, Ordering::Release);
     }
 
     pub fn is_claimed(&self) -> bool {
@@ -94,6 +109,8 @@ struct Queued {
     db: u16,
     waiter: Arc<Waiter>,
     spec: Arc<BlockSpec>,
+    /// Handed `Served::Retry`; its client runs the move. Claimed, yet kept in place.
+    retrying: bool,
 }
 
 #[derive(Default)]
@@ -164,6 +181,7 @@ impl Shard {
                     db,
                     waiter: waiter.clone(),
                     spec: spec.clone(),
+                    retrying: false,
                 });
         }
         for k in keys {
@@ -173,15 +191,49 @@ impl Shard {
     }
 
     /// Forget the blocked call `wait_id` on `keys` (served elsewhere, timed out, gone).
+    /// If it was retrying, the key's next waiters get their turn.
     pub fn block_remove(&mut self, keys: &[Bytes], wait_id: u64) {
+        let mut resume = Vec::new();
         for k in keys {
             if let Some(q) = self.blocking.keys.get_mut(k) {
-                q.retain(|w| w.waiter.wait_id != wait_id);
+                q.retain(|w| {
+                    let keep = w.waiter.wait_id != wait_id;
+                    if !keep && w.retrying {
+                        resume.push((w.db, k.clone()));
+                    }
+                    keep
+                });
                 if q.is_empty() {
                     self.blocking.keys.remove(k);
                 }
             }
         }
+        self.resume(resume);
+    }
+
+    /// The retry of `wait_id` found nothing (somebody took the data first): it waits on
+    /// at its old place, and is served again if the key holds data by now.
+    pub fn block_retry_failed(&mut self, key: &Bytes, wait_id: u64) {
+        let mut resume = Vec::new();
+        if let Some(q) = self.blocking.keys.get_mut(key) {
+            for w in q.iter_mut() {
+                if w.waiter.wait_id == wait_id && w.retrying {
+                    w.retrying = false;
+                    resume.push((w.db, key.clone()));
+                }
+            }
+        }
+        self.resume(resume);
+    }
+
+    fn resume(&mut self, keys: Vec<(u16, Bytes)>) {
+        if keys.is_empty() {
+            return;
+        }
+        for (db, k) in keys {
+            self.blocking.signal(db, &k);
+        }
+        self.serve_ready();
     }
 
     /// Whether `key` holds what a waiter of kind `want` can take.
@@ -221,13 +273,17 @@ impl Shard {
                 return;
             };
             // Drop calls already finished elsewhere; find the first for this db.
-            q.retain(|w| !w.waiter.is_claimed());
+            q.retain(|w| w.retrying || !w.waiter.is_claimed());
             let Some(pos) = q.iter().position(|w| w.db == db) else {
                 if q.is_empty() {
                     self.blocking.keys.remove(key);
                 }
                 return;
             };
+            if q[pos].retrying {
+                // Its move is under way: the data waits for it (FIFO, as in Redis).
+                return;
+            }
             let want = q[pos].spec.want;
             if !self.has_data(db, key, want) {
                 return;
@@ -235,6 +291,20 @@ impl Shard {
             let Some(q) = self.blocking.keys.get_mut(key) else {
                 return;
             };
+            let cross = q[pos]
+                .spec
+                .dst
+                .as_ref()
+                .is_some_and(|dst| crate::slot::shard_of_key(dst, self.nshards) != self.id);
+            if cross {
+                if q[pos].waiter.claim() {
+                    q[pos].retrying = true;
+                    deliver(&q[pos].waiter, Served::Retry);
+                    return;
+                }
+                q.remove(pos);
+                continue;
+            }
             let Some(w) = q.remove(pos) else { return };
             if q.is_empty() {
                 self.blocking.keys.remove(key);
@@ -243,12 +313,6 @@ impl Shard {
                 continue;
             }
             let spec = &w.spec;
-            if let Some(dst) = &spec.dst {
-                if crate::slot::shard_of_key(dst, self.nshards) != self.id {
-                    deliver(&w.waiter, Served::Retry);
-                    continue;
-                }
-            }
             let mut args = spec.template.clone();
             args[spec.key_at] = key.clone();
             let reply = crate::command::exec::exec_on_shard(self, spec.cmd, db, &args);
