@@ -15,7 +15,10 @@
 #   PIPELINE=16       depth of the pipelined run
 #   PN=$((N * 10))    requests per pipelined test (a pipelined run of N is over
 #                     too quickly to measure)
-#   ROUNDS=3          rounds, alternating servers; each test keeps its best round
+#   ROUNDS=3          rounds per test; each test runs on both servers back to back
+#                     (alternating which goes first), ROUNDS times, and keeps each
+#                     side's best run: a noisy minute on a shared machine then hits
+#                     both sides of the same test instead of one side of the table
 #   SERVER_CPUS=1     CPUs for each server;  LOAD_CPUS=0  CPUs for the load tools
 #   MEMTIER_REQUESTS=10000   requests per memtier client (50 clients)
 #   TESSERA_BIN=...   server binary to compare (default: build target/release/tessera-server);
@@ -98,21 +101,34 @@ echo "tessera: $TESSERA_BIN on port $TPORT (threads $THREADS)" >&2
 echo "servers on CPUs $SERVER_CPUS, load on CPUs $LOAD_CPUS; -c $CLIENTS -n $N" >&2
 
 if [ "${ALL:-0}" = 1 ]; then
-    tests=()
+    # redis-benchmark's default suite, in its order (LPOP/RPOP pop what LPUSH/RPUSH
+    # pushed; each server sees the same sequence).
+    tests=(ping_inline ping_mbulk set get incr lpush rpush lpop rpop sadd hset spop zadd
+        zpopmin lrange_100 lrange_300 lrange_500 lrange_600 mset)
 else
-    tests=(-t "ping_inline,ping_mbulk,set,get,incr,mset")
+    tests=(ping_inline ping_mbulk set get incr mset)
 fi
 
-for round in $(seq "$ROUNDS"); do
-    for side in redis tessera; do
-        port=$RPORT
-        [ "$side" = tessera ] && port=$TPORT
-        echo "round $round: redis-benchmark -> $side ..." >&2
-        bench "$side" "$port" "" "${tests[@]}"
-        echo "round $round: redis-benchmark -P $PIPELINE -n $PN -> $side ..." >&2
-        bench "$side" "$port" " (P$PIPELINE)" -P "$PIPELINE" -n "$PN" -t set,get
+# pair LABEL ARGS...: run one test on both servers, ROUNDS times, back to back.
+pair() {
+    local label="$1" round sides side port
+    shift
+    for round in $(seq "$ROUNDS"); do
+        sides="redis tessera"
+        [ $((round % 2)) = 0 ] && sides="tessera redis"
+        for side in $sides; do
+            port=$RPORT
+            [ "$side" = tessera ] && port=$TPORT
+            echo "round $round: redis-benchmark $label -> $side ..." >&2
+            bench "$side" "$port" "$@"
+        done
     done
+}
+
+for t in "${tests[@]}"; do
+    pair "-t $t" "" -t "$t"
 done
+pair "-P $PIPELINE -n $PN -t set,get" " (P$PIPELINE)" -P "$PIPELINE" -n "$PN" -t set,get
 
 if command -v memtier_benchmark >/dev/null 2>&1; then
     for side in redis tessera; do
