@@ -1,5 +1,7 @@
 //! List values: a quicklist, i.e. a sequence of compact nodes, each one contiguous byte
-//! buffer of length-prefixed entries (our own "listpack").
+//! buffer of entries `[varint len][bytes][back-length]` (our own "listpack"). The
+//! back-length (header plus payload size, readable from its last byte) lets the tail
+//! be reached from the end: RPUSH/RPOP cost the same as LPUSH/LPOP on a full node.
 //!
 //! Redis 7.0 reports every list as `quicklist` (the single-listpack encoding for small
 //! lists arrived in 7.2), so OBJECT ENCODING is always `quicklist`; what
@@ -22,11 +24,31 @@ struct Node {
     count: u32,
 }
 
+/// Bytes the entry for a `len`-byte element takes.
+fn entry_size(len: usize) -> usize {
+    let body = varint::len(len) + len;
+    body + varint::len(body)
+}
+
+/// Append the entry for `v`.
+fn encode_into(out: &mut Vec<u8>, v: &[u8]) {
+    let start = out.len();
+    varint::put(out, v.len());
+    out.extend_from_slice(v);
+    let body = out.len() - start;
+    // The back-length: most significant group first, every later byte flagged, so a
+    // reader starting at the last byte knows when to stop.
+    let k = varint::len(body);
+    for g in (0..k).rev() {
+        let b = ((body >> (7 * g)) & 0x7f) as u8;
+        out.push(if g == k - 1 { b } else { b | 0x80 });
+    }
+}
+
 /// The encoded entry `v`.
 fn encode(v: &[u8]) -> Vec<u8> {
-    let mut e = Vec::with_capacity(varint::len(v.len()) + v.len());
-    varint::put(&mut e, v.len());
-    e.extend_from_slice(v);
+    let mut e = Vec::with_capacity(entry_size(v.len()));
+    encode_into(&mut e, v);
     e
 }
 
@@ -38,34 +60,51 @@ impl Node {
         }
     }
 
-    /// The entry at byte offset `off`: (payload start, payload end). Offsets come from
-    /// our own encoder, so they are always in bounds.
+    /// The entry at byte offset `off`: (payload start, payload end, next entry's
+    /// offset). Offsets come from our own encoder, so they are always in bounds.
     #[inline]
-    fn entry_at(&self, off: usize) -> (usize, usize) {
-        let (mut n, mut shift, mut p) = (0usize, 0, off);
+    fn entry_at(&self, off: usize) -> (usize, usize, usize) {
+        let (n, p) = varint::read(&self.buf, off);
+        let end = p + n;
+        (p, end, end + varint::len(end - off))
+    }
+
+    /// Offset of the entry that ends at `end` (its back-length is the last bytes).
+    #[inline]
+    fn entry_before(&self, end: usize) -> usize {
+        let (mut n, mut shift, mut p) = (0usize, 0, end);
         loop {
+            p -= 1;
             let b = self.buf[p];
-            p += 1;
             n |= ((b & 0x7f) as usize) << shift;
             if b & 0x80 == 0 {
                 break;
             }
             shift += 7;
         }
-        (p, p + n)
+        p - n
     }
 
-    /// Byte offset of entry `i` (`i == count` gives the end).
+    /// Byte offset of entry `i` (`i == count` gives the end), walked from the nearer
+    /// end of the node.
     fn offset_of(&self, i: usize) -> usize {
+        let count = self.count as usize;
+        if i > count / 2 {
+            let mut off = self.buf.len();
+            for _ in i..count {
+                off = self.entry_before(off);
+            }
+            return off;
+        }
         let mut off = 0;
         for _ in 0..i {
-            off = self.entry_at(off).1;
+            off = self.entry_at(off).2;
         }
         off
     }
 
     fn get(&self, i: usize) -> &[u8] {
-        let (s, e) = self.entry_at(self.offset_of(i));
+        let (s, e, _) = self.entry_at(self.offset_of(i));
         &self.buf[s..e]
     }
 
@@ -75,17 +114,22 @@ impl Node {
 
     fn insert(&mut self, i: usize, v: &[u8]) {
         let off = self.offset_of(i);
-        let e = encode(v);
-        self.buf.reserve_exact(e.len());
-        self.buf.splice(off..off, e);
+        if off == self.buf.len() {
+            self.buf.reserve_exact(entry_size(v.len()));
+            encode_into(&mut self.buf, v);
+        } else {
+            let e = encode(v);
+            self.buf.reserve_exact(e.len());
+            self.buf.splice(off..off, e);
+        }
         self.count += 1;
     }
 
     fn remove(&mut self, i: usize) -> Bytes {
         let off = self.offset_of(i);
-        let (s, e) = self.entry_at(off);
+        let (s, e, next) = self.entry_at(off);
         let v = Bytes::copy_from_slice(&self.buf[s..e]);
-        self.buf.drain(off..e);
+        self.buf.drain(off..next);
         self.count -= 1;
         v
     }
@@ -95,7 +139,7 @@ impl Node {
         let a = self.offset_of(from);
         let mut b = a;
         for _ in from..to {
-            b = self.entry_at(b).1;
+            b = self.entry_at(b).2;
         }
         self.buf.drain(a..b);
         self.count -= (to - from) as u32;
@@ -103,8 +147,8 @@ impl Node {
 
     fn replace(&mut self, i: usize, v: &[u8]) {
         let off = self.offset_of(i);
-        let (_, end) = self.entry_at(off);
-        self.buf.splice(off..end, encode(v));
+        let (_, _, next) = self.entry_at(off);
+        self.buf.splice(off..next, encode(v));
     }
 
     /// Split off entries `[at, count)` into a new node.
@@ -138,8 +182,8 @@ impl<'a> Iterator for NodeIter<'a> {
         if self.off >= self.node.buf.len() {
             return None;
         }
-        let (s, e) = self.node.entry_at(self.off);
-        self.off = e;
+        let (s, e, next) = self.node.entry_at(self.off);
+        self.off = next;
         Some(&self.node.buf[s..e])
     }
 }
@@ -279,7 +323,7 @@ impl List {
 
     /// Insert `v` so that it becomes element `i` (`i <= len`).
     pub fn insert(&mut self, i: usize, v: &[u8], fill: i64) {
-        let add = varint::len(v.len()) + v.len();
+        let add = entry_size(v.len());
         if self.nodes.is_empty() {
             self.len = 1;
             self.nodes.reserve_exact(1);

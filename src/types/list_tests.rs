@@ -137,3 +137,39 @@ fn encoding_is_quicklist() {
     let l = List::from_iter([&b"a"[..]], -2);
     assert_eq!(l.encoding(), "quicklist");
 }
+
+/// Entries whose length headers and back-lengths take 1, 2 and 3 bytes, reached from
+/// either end of one node and of several.
+#[test]
+fn back_lengths_of_every_width() {
+    let sizes = [
+        0usize, 1, 124, 125, 126, 127, 128, 16_379, 16_380, 16_381, 16_384, 20_000,
+    ];
+    for fill in [-5i64, 1000] {
+        let mut l = List::new();
+        let mut model = VecDeque::new();
+        for (i, &n) in sizes.iter().enumerate() {
+            let v = vec![b'a' + (i % 26) as u8; n];
+            if i % 2 == 0 {
+                l.push(End::Right, &v, fill);
+                model.push_back(v);
+            } else {
+                l.push(End::Left, &v, fill);
+                model.push_front(v);
+            }
+        }
+        for i in 0..model.len() {
+            assert_eq!(l.get(i), Some(&model[i][..]), "fill {fill} index {i}");
+        }
+        while !model.is_empty() {
+            let right = model.len() % 3 != 0;
+            let (got, want) = if right {
+                (l.pop(End::Right), model.pop_back())
+            } else {
+                (l.pop(End::Left), model.pop_front())
+            };
+            assert_eq!(got.as_deref(), want.as_deref(), "fill {fill}");
+        }
+        assert!(l.is_empty());
+    }
+}
