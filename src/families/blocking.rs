@@ -85,18 +85,29 @@ fn pop_first(ctx: &mut ExecCtx, key: &Bytes, end: End) -> CmdResult<Option<Reply
     Ok(Some(Reply::Array(vec![Reply::Bulk(key.clone()), elem])))
 }
 
-fn bpop(ctx: &mut ExecCtx, a: &[Bytes], end: End) -> CmdResult<Reply> {
+/// `key [key ...] timeout` (BLPOP, BZPOPMIN ...) run as its non-blocking form: the
+/// first key `pop` takes something from answers; none gives a null array (the caller
+/// then blocks).
+pub(super) fn first_pop(
+    ctx: &mut ExecCtx,
+    a: &[Bytes],
+    pop: impl Fn(&mut ExecCtx, &Bytes) -> CmdResult<Option<Reply>>,
+) -> CmdResult<Reply> {
     let n = a.len();
     timeout_ms(&a[n - 1])?;
     for k in &a[1..n - 1] {
-        if let Some(r) = pop_first(ctx, k, end)? {
+        if let Some(r) = pop(ctx, k)? {
             return Ok(r);
         }
     }
     Ok(Reply::NilArray)
 }
 
-fn bpop_cross(db: u16, a: Vec<Bytes>, end: End) -> LocalBoxFuture<'static, Reply> {
+/// `first_pop` with keys on several shards.
+pub(super) fn first_pop_cross<P>(db: u16, a: Vec<Bytes>, pop: P) -> LocalBoxFuture<'static, Reply>
+where
+    P: Fn(&mut ExecCtx, &Bytes) -> CmdResult<Option<Reply>> + Copy + Send + 'static,
+{
     Box::pin(async move {
         let n = a.len();
         if let Err(e) = timeout_ms(&a[n - 1]) {
@@ -104,7 +115,7 @@ fn bpop_cross(db: u16, a: Vec<Bytes>, end: End) -> LocalBoxFuture<'static, Reply
         }
         // Keys in order, one hop each, under the locks the dispatcher holds.
         for k in a[1..n - 1].iter().cloned() {
-            match on_key(db, k, move |ctx, k| pop_first(ctx, k, end)).await {
+            match on_key(db, k, pop).await {
                 Ok(Some(r)) => return r,
                 Ok(None) => {}
                 Err(e) => return Reply::error(&e),
@@ -112,6 +123,14 @@ fn bpop_cross(db: u16, a: Vec<Bytes>, end: End) -> LocalBoxFuture<'static, Reply
         }
         Reply::NilArray
     })
+}
+
+fn bpop(ctx: &mut ExecCtx, a: &[Bytes], end: End) -> CmdResult<Reply> {
+    first_pop(ctx, a, |ctx, k| pop_first(ctx, k, end))
+}
+
+fn bpop_cross(db: u16, a: Vec<Bytes>, end: End) -> LocalBoxFuture<'static, Reply> {
+    first_pop_cross(db, a, move |ctx, k| pop_first(ctx, k, end))
 }
 
 fn blpop(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {

@@ -3,8 +3,7 @@
 
 use bytes::Bytes;
 
-use super::blocking::timeout_ms;
-use super::multikey::on_key;
+use super::blocking::{first_pop, first_pop_cross, timeout_ms};
 use super::zsets::{read_zset, zpop};
 use super::zsets_store::{zmpop_core, zmpop_keys_cross, zmpop_reply, ZmpopArgs};
 use crate::command::table::{self, TableBuilder};
@@ -41,31 +40,11 @@ fn pop_one(ctx: &mut ExecCtx, key: &Bytes, max: bool) -> CmdResult<Option<Reply>
 }
 
 fn bzpop(ctx: &mut ExecCtx, a: &[Bytes], max: bool) -> CmdResult<Reply> {
-    let n = a.len();
-    timeout_ms(&a[n - 1])?;
-    for k in &a[1..n - 1] {
-        if let Some(r) = pop_one(ctx, k, max)? {
-            return Ok(r);
-        }
-    }
-    Ok(Reply::NilArray)
+    first_pop(ctx, a, |ctx, k| pop_one(ctx, k, max))
 }
 
 fn bzpop_cross(db: u16, a: Vec<Bytes>, max: bool) -> LocalBoxFuture<'static, Reply> {
-    Box::pin(async move {
-        let n = a.len();
-        if let Err(e) = timeout_ms(&a[n - 1]) {
-            return Reply::error(&e);
-        }
-        for k in a[1..n - 1].iter().cloned() {
-            match on_key(db, k, move |ctx, k| pop_one(ctx, k, max)).await {
-                Ok(Some(r)) => return r,
-                Ok(None) => {}
-                Err(e) => return Reply::error(&e),
-            }
-        }
-        Reply::NilArray
-    })
+    first_pop_cross(db, a, move |ctx, k| pop_one(ctx, k, max))
 }
 
 fn bzpopmin(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
