@@ -16,9 +16,11 @@
 #   PN=$((N * 10))    requests per pipelined test (a pipelined run of N is over
 #                     too quickly to measure)
 #   ROUNDS=3          rounds per test; each test runs on both servers back to back
-#                     (alternating which goes first), ROUNDS times, and keeps each
-#                     side's best run: a noisy minute on a shared machine then hits
-#                     both sides of the same test instead of one side of the table
+#                     (alternating which goes first), ROUNDS times: a noisy minute
+#                     on a shared machine then hits both sides of the same test
+#                     instead of one side of the table. "ratio" compares each
+#                     side's best round; "paired" is the median of the per-round
+#                     ratios and "wins" counts the rounds tessera was >= redis
 #   SERVER_CPUS=1     CPUs for each server;  LOAD_CPUS=0  CPUs for the load tools
 #   MEMTIER_REQUESTS=10000   requests per memtier client (50 clients)
 #   TESSERA_BIN=...   server binary to compare (default: build target/release/tessera-server);
@@ -49,11 +51,13 @@ done
 . bench-scripts/lib.sh
 
 # record TEST SIDE RPS
-declare -A R_RPS T_RPS
+declare -A R_RPS T_RPS R_ALL T_ALL
 ORDER=()
 record() {
     local test="$1" side="$2" rps="$3" best
     if [ -z "${R_RPS[$test]+x}${T_RPS[$test]+x}" ]; then ORDER+=("$test"); fi
+    # every round, in order: the paired ratios come from these
+    if [ "$side" = redis ]; then R_ALL[$test]="${R_ALL[$test]:-} $rps"; else T_ALL[$test]="${T_ALL[$test]:-} $rps"; fi
     # keep the best round
     if [ "$side" = redis ]; then best="${R_RPS[$test]:-0}"; else best="${T_RPS[$test]:-0}"; fi
     awk -v a="$rps" -v b="$best" 'BEGIN { exit !(a > b) }' || return 0
@@ -144,12 +148,23 @@ fi
 
 # --- report -------------------------------------------------------------------
 
+# ratio: of the best rounds. paired: the median of the per-round ratios (the two runs
+# of a round are back to back, so a slow minute on the host mostly hits both), and in
+# how many rounds tessera was at least as fast.
 echo
-printf '%-36s %14s %14s %9s\n' "test" "redis ops/s" "tessera ops/s" "ratio"
-printf '%-36s %14s %14s %9s\n' "----" "-----------" "-------------" "-----"
+printf '%-36s %14s %14s %9s %9s %7s\n' "test" "redis ops/s" "tessera ops/s" "ratio" "paired" "wins"
+printf '%-36s %14s %14s %9s %9s %7s\n' "----" "-----------" "-------------" "-----" "------" "----"
 for test in "${ORDER[@]}"; do
     r="${R_RPS[$test]:-}"
     t="${T_RPS[$test]:-}"
     ratio="$(awk -v r="$r" -v t="$t" 'BEGIN { if (r > 0 && t != "") printf "%.2f", t / r; else print "-" }')"
-    printf '%-36s %14s %14s %9s\n' "$test" "${r:--}" "${t:--}" "$ratio"
+    paired="$(awk -v r="${R_ALL[$test]:-}" -v t="${T_ALL[$test]:-}" 'BEGIN {
+        n = split(r, rs, " "); m = split(t, ts, " "); if (m < n) n = m
+        k = 0; wins = 0
+        for (i = 1; i <= n; i++) if (rs[i] > 0) { q[++k] = ts[i] / rs[i]; if (q[k] >= 1) wins++ }
+        if (k == 0) { print "- -"; exit }
+        for (i = 2; i <= k; i++) { v = q[i]; for (j = i - 1; j >= 1 && q[j] > v; j--) q[j + 1] = q[j]; q[j + 1] = v }
+        med = (k % 2) ? q[(k + 1) / 2] : (q[k / 2] + q[k / 2 + 1]) / 2
+        printf "%.2f %d/%d", med, wins, k }')"
+    printf '%-36s %14s %14s %9s %9s %7s\n' "$test" "${r:--}" "${t:--}" "$ratio" ${paired}
 done
