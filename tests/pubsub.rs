@@ -12,8 +12,8 @@ mod rawresp;
 
 use std::time::{Duration, Instant};
 
-use common::TestServer;
-use rawresp::{encode_strs, RawConn, Resp};
+use common::{RedisServer, TestServer};
+use rawresp::{encode_strs, key_on_shard, shard_of, RawConn, Resp};
 
 const THREADS: [&str; 2] = ["1", "3"];
 
@@ -1070,6 +1070,267 @@ fn keyspace_classes_new_miss_expired_alias() {
         // The database is part of the channel name.
         let got = notifications(&srv, "KE$", &[&["SELECT", "5"], &["SET", "d", "1"]], 2);
         assert_eq!(got, vec![ks(5, "d", "set"), ke(5, "set", "d")]);
+    }
+}
+
+/// The keyspace messages a `__key*@*__:*` subscriber of the server on `port` (Tessera or
+/// a real redis-server) gets while `cmds` run with `notify-keyspace-events` set to
+/// `classes`, as (channel, payload) in arrival order: everything before a marker
+/// published after the last command.
+fn notifications_at(port: u16, classes: &str, cmds: &[Vec<String>]) -> Vec<(String, String)> {
+    let mut c = RawConn::connect(port);
+    assert_eq!(c.cmd(&["FLUSHALL"]), Resp::ok());
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "notify-keyspace-events", classes]),
+        Resp::ok()
+    );
+    let mut s = RawConn::connect(port);
+    sub(&mut s, "PSUBSCRIBE", &["__key*@*__:*"]);
+    for cmd in cmds {
+        let args: Vec<&str> = cmd.iter().map(String::as_str).collect();
+        let r = c.cmd(&args);
+        assert!(!matches!(r, Resp::Error(_)), "{cmd:?} -> {r:?}");
+    }
+    assert_eq!(int(&mut c, &["PUBLISH", "__keyspace@0__:marker", "end"]), 1);
+    let mut out = Vec::new();
+    loop {
+        let (_, _, ch, payload) = read_msg(&mut s);
+        if ch == "__keyspace@0__:marker" {
+            break;
+        }
+        out.push((ch, payload));
+    }
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "notify-keyspace-events", ""]),
+        Resp::ok()
+    );
+    out
+}
+
+/// Scripts of multi-key commands over keys `a` and `a2` (one shard), `b` and `b2` (a
+/// second) and `c` (the third), each run as one case.
+fn cross_shard_scripts(k: &Keys) -> Vec<(&'static str, Vec<Vec<String>>)> {
+    let (a, a2, b, b2, c) = (&k.a, &k.a2, &k.b, &k.b2, &k.c);
+    let script = |text: &str| -> Vec<Vec<String>> {
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                l.split(' ')
+                    .map(|w| match w {
+                        "$a" => a.clone(),
+                        "$a2" => a2.clone(),
+                        "$b" => b.clone(),
+                        "$b2" => b2.clone(),
+                        "$c" => c.clone(),
+                        w => w.to_string(),
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    vec![
+        (
+            "rename",
+            script(
+                "SET $a 1 EX 100
+                 RENAME $a $b
+                 RENAMENX $b $a
+                 SET $b 2
+                 RENAMENX $a $b
+                 RENAME $a $b",
+            ),
+        ),
+        (
+            "copy",
+            script(
+                "SET $a 1
+                 COPY $a $b
+                 COPY $a $b
+                 COPY $a $b REPLACE
+                 COPY $b $c",
+            ),
+        ),
+        (
+            "smove",
+            script(
+                "SADD $a x y
+                 SADD $b z y
+                 SMOVE $a $b x
+                 SMOVE $a $b y
+                 SMOVE $b $c z
+                 SMOVE $b $c nosuch",
+            ),
+        ),
+        (
+            "lmove",
+            script(
+                "RPUSH $a 1 2 3
+                 LMOVE $a $b LEFT RIGHT
+                 RPOPLPUSH $a $b
+                 BLMOVE $a $b RIGHT LEFT 0
+                 BRPOPLPUSH $b $c 0
+                 LMOVE $b $a RIGHT RIGHT
+                 RPOPLPUSH $b $c
+                 LMOVE $a $c LEFT LEFT",
+            ),
+        ),
+        (
+            "set stores",
+            script(
+                "SADD $a 1 2
+                 SADD $b 2 3
+                 SUNIONSTORE $c $a $b
+                 SINTERSTORE $c $a $b
+                 SDIFFSTORE $c $a $b
+                 SUNIONSTORE $a $a $b
+                 SINTERSTORE $c $a $b2
+                 SDIFFSTORE $b2 $b $a",
+            ),
+        ),
+        (
+            "zset stores",
+            script(
+                "ZADD $a 1 m 2 n
+                 ZADD $b 3 n
+                 ZUNIONSTORE $c 2 $a $b
+                 ZINTERSTORE $c 2 $a $b
+                 ZDIFFSTORE $c 2 $a $b
+                 ZRANGESTORE $b2 $a 0 -1
+                 ZINTERSTORE $c 2 $a $a2
+                 ZRANGESTORE $b2 $a 5 6",
+            ),
+        ),
+        (
+            "sort store",
+            script(
+                "RPUSH $a 3 1 2
+                 SORT $a STORE $b
+                 SORT $a DESC STORE $c
+                 SORT $a2 STORE $b",
+            ),
+        ),
+        (
+            "geo stores",
+            script(
+                "GEOADD $a 13.361389 38.115556 p1 15.087269 37.502669 p2
+                 GEOSEARCHSTORE $b $a FROMLONLAT 15 37 BYRADIUS 200 km ASC
+                 GEORADIUS $a 15 37 200 km STORE $c
+                 GEORADIUSBYMEMBER $a p1 300 km STOREDIST $b2
+                 GEOSEARCHSTORE $c $a FROMLONLAT 0 0 BYRADIUS 1 km",
+            ),
+        ),
+        (
+            "pfmerge",
+            script(
+                "PFADD $a x y
+                 PFADD $b z
+                 PFMERGE $c $a $b
+                 PFMERGE $a2 $a
+                 PFMERGE $b $c",
+            ),
+        ),
+        (
+            "mset",
+            script(
+                "MSET $a 1 $b 2 $c 3 $a2 4 $b2 5
+                 MSETNX $a 1 $b 2
+                 DEL $a $b $c $a2 $b2
+                 MSETNX $b2 1 $a2 2 $c 3 $b 4 $a 5
+                 MSET $c 1 $a 2 $c 3",
+            ),
+        ),
+        (
+            "del",
+            script(
+                "MSET $a 1 $b 1 $c 1 $a2 1 $b2 1
+                 DEL $a $b nosuch $c $a2 $b2
+                 MSET $a 1 $b 1 $c 1 $a2 1 $b2 1
+                 UNLINK $b2 $a2 $c $b $a",
+            ),
+        ),
+        (
+            "bitop",
+            script(
+                "SET $a x
+                 SET $b y
+                 BITOP OR $c $a $b
+                 BITOP AND $c $a $b2
+                 BITOP NOT $c $a2
+                 BITOP XOR $b2 $a $b",
+            ),
+        ),
+        (
+            "mpop",
+            script(
+                "RPUSH $b 1 2
+                 LMPOP 2 $a $b LEFT COUNT 2
+                 ZADD $b2 1 m
+                 ZMPOP 2 $a2 $b2 MIN
+                 RPUSH $c 1
+                 BLMPOP 0 2 $a $c RIGHT
+                 ZADD $c 1 x 2 y
+                 BZMPOP 0 2 $a $c MAX COUNT 2",
+            ),
+        ),
+        (
+            "multi",
+            script(
+                "MULTI
+                 MSET $a 1 $b 2
+                 RENAME $a $c
+                 SADD $a2 x
+                 SMOVE $a2 $b2 x
+                 DEL $b $c $b2
+                 EXEC",
+            ),
+        ),
+    ]
+}
+
+struct Keys {
+    a: String,
+    a2: String,
+    b: String,
+    b2: String,
+    c: String,
+}
+
+/// Keyspace notifications of commands whose keys live on different shards (`--threads
+/// 3`) reach a subscriber in the order a real redis-server sends them. Redis runs a
+/// command in one thread, so its order is the command's own: SMOVE's `srem` before
+/// `sadd`, LMOVE's push before its pop, DEL and MSET in key order, and so on. Every
+/// placement of the keys is tried, as which hop runs on the client's own shard changes
+/// the timing; with `n`, the `new` of a destination is part of the order too.
+#[test]
+fn keyspace_order_across_shards() {
+    let redis = RedisServer::start_tcp(&[]);
+    let srv = start("3", &[]);
+    for (i, j) in [(0, 1), (1, 0), (0, 2), (2, 0), (1, 2), (2, 1)] {
+        let k = 3 - i - j;
+        let on = |name: &str, shard: usize| key_on_shard(&format!("{name}{i}{j}"), shard, 3);
+        let keys = Keys {
+            a: on("a", i),
+            a2: on("a2-", i),
+            b: on("b", j),
+            b2: on("b2-", j),
+            c: on("c", k),
+        };
+        assert_eq!(
+            [&keys.a, &keys.a2, &keys.b, &keys.b2, &keys.c].map(|key| shard_of(key, 3)),
+            [i, i, j, j, k]
+        );
+        for (what, cmds) in cross_shard_scripts(&keys) {
+            for classes in ["KEA", "KEAn"] {
+                let want = notifications_at(redis.port(), classes, &cmds);
+                assert!(want.len() >= 4, "{what}: redis sent only {want:?}");
+                let got = notifications_at(srv.port, classes, &cmds);
+                assert_eq!(
+                    got, want,
+                    "{what} ({classes}) with keys on shards {i}, {j}, {k}"
+                );
+            }
+        }
     }
 }
 
