@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::multikey::{on_key, split_run, Merge};
+use super::multikey::{notify_here, on_key, split_run, Merge};
 use super::numbers::parse_i64;
 use crate::command::table::TableBuilder;
 use crate::command::{ExecCtx, LocalBoxFuture};
@@ -122,11 +122,10 @@ fn rename_cross(db: u16, args: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
             }
             return Reply::Int(0);
         }
-        let taken = on_key(db, src, |ctx, k| {
+        let taken = on_key(db, src.clone(), |ctx, k| {
             let e = ctx.lookup_write(k).map(|e| e.clone());
             if e.is_some() {
                 ctx.delete(k);
-                ctx.notify(nc::GENERIC, "rename_from", k);
             }
             e
         })
@@ -134,11 +133,10 @@ fn rename_cross(db: u16, args: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
         let Some(entry) = taken else {
             return Reply::error(&CmdError::NoSuchKey);
         };
-        on_key(db, dst, move |ctx, k| {
-            put_entry(ctx, k, entry);
-            ctx.notify(nc::GENERIC, "rename_to", k);
-        })
-        .await;
+        on_key(db, dst.clone(), move |ctx, k| put_entry(ctx, k, entry)).await;
+        // Redis's order: the destination's `new`, then `rename_from`, then `rename_to`.
+        notify_here(db, nc::GENERIC, "rename_from", &src);
+        notify_here(db, nc::GENERIC, "rename_to", &dst);
         if nx {
             Reply::Int(1)
         } else {

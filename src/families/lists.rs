@@ -6,7 +6,7 @@
 
 use bytes::Bytes;
 
-use super::multikey::on_key;
+use super::multikey::{on_key, on_key_held};
 use super::numbers::parse_i64;
 use crate::command::table::TableBuilder;
 use crate::command::{ExecCtx, LocalBoxFuture};
@@ -547,7 +547,9 @@ pub(crate) async fn move_cross(db: u16, src: Bytes, dst: Bytes, from: End, to: E
     if let Err(e) = on_key(db, dst.clone(), |ctx, k| list_mut(ctx, k).map(|_| ())).await {
         return Reply::error(&e);
     }
-    let popped = on_key(db, src, move |ctx, k| pop_n(ctx, k, from, 1)).await;
+    // Redis's order is the push on the destination, then the pop on the source (and the
+    // `del` of an emptied source): the pop's notifications wait for the push.
+    let (popped, pop_events) = on_key_held(db, src, move |ctx, k| pop_n(ctx, k, from, 1)).await;
     let v = match popped {
         Ok(Some(mut v)) => match v.pop() {
             Some(v) => v,
@@ -561,6 +563,7 @@ pub(crate) async fn move_cross(db: u16, src: Bytes, dst: Bytes, from: End, to: E
         push_items(ctx, k, &[pushed], to, false)
     })
     .await;
+    pop_events.publish();
     match r {
         Ok(_) => Reply::Bulk(v),
         Err(e) => Reply::error(&e),

@@ -7,9 +7,10 @@ use crate::command::exec::exec_on_shard;
 use crate::command::{table, ExecCtx};
 use crate::error::CmdError;
 use crate::protocol::Reply;
+use crate::pubsub::notify::{self, class as nc, Held};
 use crate::shard::db::Entry;
 use crate::shard::mesh::{call, call_each, shard_count};
-use crate::shard::Shard;
+use crate::shard::{with_shard, Shard};
 use crate::slot::shard_of_key;
 
 /// How the per-shard replies of a split command combine.
@@ -23,19 +24,39 @@ pub enum Merge {
     Ok,
 }
 
+/// Whether keyspace notifications can be published now (this shard's view of the
+/// config, refreshed). Cross-shard commands that would emit them out of Redis's order
+/// take a slower, ordered path only when this is true.
+pub fn notifying() -> bool {
+    with_shard(|s| {
+        s.refresh_config();
+        s.tun.notify & (nc::KEYSPACE | nc::KEYEVENT) != 0
+    })
+}
+
 /// Split `args` (name, then groups of `step` starting with a key) by owning shard, run the
 /// same command on each shard's part concurrently, merge the replies.
+///
+/// With keyspace notifications on, a part is instead a run of consecutive groups on one
+/// shard and the parts run one after another, so the events (DEL's `del`, MSET's `set`)
+/// reach subscribers in the keys' order, as Redis sends them.
 pub async fn split_run(db: u16, args: Vec<Bytes>, step: usize, merge: Merge) -> Reply {
     let Some(cmd) = table::lookup(&args[0]) else {
         return Reply::error(&CmdError::err("unknown command"));
     };
     let n = shard_count();
+    let ordered = notifying();
     let mut parts: Vec<(usize, Vec<Bytes>, Vec<usize>)> = Vec::new();
     let groups = (args.len() - 1) / step;
     for g in 0..groups {
         let at = 1 + g * step;
         let shard = shard_of_key(&args[at], n);
-        let part = match parts.iter_mut().position(|p| p.0 == shard) {
+        let found = if ordered {
+            parts.len().checked_sub(1).filter(|&i| parts[i].0 == shard)
+        } else {
+            parts.iter().position(|p| p.0 == shard)
+        };
+        let part = match found {
             Some(i) => &mut parts[i],
             None => {
                 parts.push((shard, vec![args[0].clone()], Vec::new()));
@@ -54,7 +75,15 @@ pub async fn split_run(db: u16, args: Vec<Bytes>, step: usize, merge: Merge) -> 
             Box::new(move |s: &mut Shard| exec_on_shard(s, cmd, db, &sub)),
         ));
     }
-    let replies = call_each(jobs).await;
+    let replies = if ordered {
+        let mut replies = Vec::with_capacity(jobs.len());
+        for (shard, job) in jobs {
+            replies.push(call(shard, job).await);
+        }
+        replies
+    } else {
+        call_each(jobs).await
+    };
     match merge {
         Merge::Sum => {
             let mut total = 0;
@@ -87,13 +116,16 @@ pub async fn split_run(db: u16, args: Vec<Bytes>, step: usize, merge: Merge) -> 
     }
 }
 
-/// Run a closure over an `ExecCtx` on each key's shard; results in key order.
+/// Run a closure over an `ExecCtx` on each key's shard; results in key order. The hops
+/// run concurrently, or one after another when keyspace notifications are on, so that
+/// events of the lookups (`keymiss`, a lazily `expired` key) follow the keys' order.
 pub async fn per_key<R, F>(db: u16, keys: Vec<Bytes>, f: F) -> Vec<R>
 where
     F: Fn(&mut ExecCtx, &Bytes) -> R + Send + Sync + Clone + 'static,
     R: Send + 'static,
 {
     let n = shard_count();
+    let ordered = notifying();
     let mut jobs: Vec<(usize, Box<dyn FnOnce(&mut Shard) -> R + Send>)> = Vec::new();
     for k in keys {
         let f = f.clone();
@@ -108,6 +140,13 @@ where
                 r
             }),
         ));
+    }
+    if ordered {
+        let mut out = Vec::with_capacity(jobs.len());
+        for (shard, job) in jobs {
+            out.push(call(shard, job).await);
+        }
+        return out;
     }
     call_each(jobs).await
 }
@@ -127,6 +166,32 @@ where
         r
     })
     .await
+}
+
+/// `on_key` keeping the hop's keyspace notifications back: the caller publishes them
+/// (`Held::publish`) after a later hop's, where Redis's order puts them.
+pub async fn on_key_held<R, F>(db: u16, key: Bytes, f: F) -> (R, Held)
+where
+    F: FnOnce(&mut ExecCtx, &Bytes) -> R + Send + 'static,
+    R: Send + 'static,
+{
+    on_key(db, key, move |ctx, k| {
+        if ctx.shard.tun.notify == 0 {
+            (f(ctx, k), Held::default())
+        } else {
+            notify::hold(|| f(ctx, k))
+        }
+    })
+    .await
+}
+
+/// Publish a keyspace notification from the coordinator, for an event Redis sends after
+/// changes made by several hops (RENAME's `rename_from` follows the destination's `new`).
+pub fn notify_here(db: u16, class: u32, event: &'static str, key: &[u8]) {
+    with_shard(|s| {
+        s.refresh_config();
+        notify::shard_event(s, class, event, db, key);
+    })
 }
 
 /// Journal a hop's writes, as `exec_on_shard` does for whole commands.

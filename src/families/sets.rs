@@ -8,7 +8,7 @@ use rand::rngs::SmallRng;
 use rand::Rng;
 
 use super::keyspace::{parse_cursor, parse_scan_opts, ScanOpts};
-use super::multikey::{on_key, per_key};
+use super::multikey::{on_key, on_key_held, per_key};
 use super::numbers::parse_i64;
 use crate::command::table::TableBuilder;
 use crate::command::{ExecCtx, LocalBoxFuture};
@@ -597,7 +597,9 @@ fn smove_cross(db: u16, a: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
             Err(e) => return Reply::error(&e),
         };
         let m2 = m.clone();
-        let added = on_key(db, dst, move |ctx, k| {
+        // Redis sends `srem` (and `del` of an emptied source) before `sadd`: the
+        // destination's notifications wait for the removal.
+        let (added, add_events) = on_key_held(db, dst, move |ctx, k| {
             write_set(ctx, k)?;
             if present {
                 let lim = limits(ctx);
@@ -619,6 +621,7 @@ fn smove_cross(db: u16, a: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
             }
         })
         .await;
+        add_events.publish();
         Reply::Int(1)
     })
 }

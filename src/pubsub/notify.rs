@@ -4,6 +4,14 @@
 //! name right after a change; with notifications off that is one flag test. The
 //! messages go through the ordinary pub/sub table: `__keyspace@<db>__:<key>` carries the
 //! event name, `__keyevent@<db>__:<event>` the key.
+//!
+//! Redis runs a command in one thread, so a subscriber gets its notifications in the
+//! command's program order. A command spanning shards keeps that order: its hops run
+//! one after another in that order (`families::multikey`), and where a hop must run
+//! before another whose events Redis sends first (LMOVE pops before it pushes), the
+//! earlier hop's messages are held (`hold`) and its coordinator publishes them after.
+
+use std::cell::RefCell;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -24,13 +32,54 @@ pub fn emit(flags: u32, class: u32, event: &'static str, db: u16, key: &[u8]) {
     let key = Bytes::copy_from_slice(key);
     let event = Bytes::from_static(event.as_bytes());
     if flags & class::KEYSPACE != 0 {
-        let ch = channel("__keyspace@", db, &key);
-        super::publish(Kind::Channel, &ch, &event);
+        send(channel("__keyspace@", db, &key), event.clone());
     }
     if flags & class::KEYEVENT != 0 {
-        let ch = channel("__keyevent@", db, &event);
-        super::publish(Kind::Channel, &ch, &key);
+        send(channel("__keyevent@", db, &event), key);
     }
+}
+
+thread_local! {
+    /// Messages of the hop running inside `hold`, kept back instead of published.
+    static HELD: RefCell<Option<Vec<(Bytes, Bytes)>>> = const { RefCell::new(None) };
+}
+
+fn send(ch: Bytes, payload: Bytes) {
+    let unsent = HELD.with(|h| match h.borrow_mut().as_mut() {
+        Some(held) => {
+            held.push((ch, payload));
+            None
+        }
+        None => Some((ch, payload)),
+    });
+    if let Some((ch, payload)) = unsent {
+        super::publish(Kind::Channel, &ch, &payload);
+    }
+}
+
+/// Notifications a cross-shard hop made but did not publish, in the order it made them.
+#[must_use = "held notifications are lost unless published"]
+#[derive(Default)]
+pub struct Held(Vec<(Bytes, Bytes)>);
+
+impl Held {
+    /// Publish from this shard (any shard may: every shard has the whole subscription
+    /// table). Called by the coordinator of a command spanning shards at the point where
+    /// Redis, running the command in one thread, would have sent them.
+    pub fn publish(self) {
+        for (ch, payload) in self.0 {
+            super::publish(Kind::Channel, &ch, &payload);
+        }
+    }
+}
+
+/// Run `f` keeping the notifications it makes (see `Held`). Must not yield inside: the
+/// buffer belongs to this thread.
+pub fn hold<R>(f: impl FnOnce() -> R) -> (R, Held) {
+    let outer = HELD.with(|h| h.replace(Some(Vec::new())));
+    let r = f();
+    let held = HELD.with(|h| h.replace(outer)).unwrap_or_default();
+    (r, Held(held))
 }
 
 /// `<prefix><db>__:<name>`
