@@ -1301,10 +1301,12 @@ struct Keys {
 /// command in one thread, so its order is the command's own: SMOVE's `srem` before
 /// `sadd`, LMOVE's push before its pop, DEL and MSET in key order, and so on. Every
 /// placement of the keys is tried, as which hop runs on the client's own shard changes
-/// the timing; with `n`, the `new` of a destination is part of the order too.
+/// the timing; with `n`, the `new` of a destination is part of the order too. The same
+/// scripts on `--threads 1` (every key on one shard) check the single-shard paths.
 #[test]
 fn keyspace_order_across_shards() {
     let redis = RedisServer::start_tcp(&[]);
+    let single = start("1", &[]);
     let srv = start("3", &[]);
     let mut mismatches = Vec::new();
     for (i, j) in [(0, 1), (1, 0), (0, 2), (2, 0), (1, 2), (2, 1)] {
@@ -1325,12 +1327,14 @@ fn keyspace_order_across_shards() {
             for classes in ["KEA", "KEAn"] {
                 let want = notifications_at(redis.port(), classes, &cmds);
                 assert!(want.len() >= 4, "{what}: redis sent only {want:?}");
-                let got = notifications_at(srv.port, classes, &cmds);
-                if got != want {
-                    mismatches.push(format!(
-                        "{what} ({classes}) with keys on shards {i}, {j}, {k}:\n  \
-                         tessera: {got:?}\n  redis:   {want:?}"
-                    ));
+                for (threads, port) in [(3, srv.port), (1, single.port)] {
+                    let got = notifications_at(port, classes, &cmds);
+                    if got != want {
+                        mismatches.push(format!(
+                            "{what} ({classes}, threads {threads}) with keys on shards \
+                             {i}, {j}, {k}:\n  tessera: {got:?}\n  redis:   {want:?}"
+                        ));
+                    }
                 }
             }
         }

@@ -106,7 +106,9 @@ fn rename(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 /// Store a whole entry (value, expiry, encoding) under `key`, replacing what was there.
+/// Like Redis (delete, then add), a replaced key is a new one: `new` fires either way.
 fn put_entry(ctx: &mut ExecCtx, key: &Bytes, entry: Entry) {
+    ctx.delete(key);
     let at = entry.expire_at;
     ctx.set_value_ext(key, entry.value, at, false, entry.enc);
 }
