@@ -73,12 +73,22 @@ impl Held {
     }
 }
 
-/// Run `f` keeping the notifications it makes (see `Held`). Must not yield inside: the
+/// Run `f` keeping the notifications it makes (see `Held`). Must not yield or nest: the
 /// buffer belongs to this thread.
 pub fn hold<R>(f: impl FnOnce() -> R) -> (R, Held) {
+    /// Stops holding even if `f` panics: a hop's panic is caught and its shard goes on.
+    struct Stop;
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            HELD.with(|h| h.borrow_mut().take());
+        }
+    }
     let outer = HELD.with(|h| h.replace(Some(Vec::new())));
+    debug_assert!(outer.is_none(), "notify::hold does not nest");
+    let stop = Stop;
     let r = f();
-    let held = HELD.with(|h| h.replace(outer)).unwrap_or_default();
+    let held = HELD.with(|h| h.borrow_mut().take()).unwrap_or_default();
+    drop(stop);
     (r, Held(held))
 }
 
@@ -154,6 +164,38 @@ mod tests {
                 (1 << 20, 512 << 10, 7)
             ]
         );
+    }
+
+    #[test]
+    fn held_messages_wait_for_publish() {
+        let (tx, mut rx) = futures_channel::mpsc::unbounded();
+        let sub = Subscriber { id: 78, tx };
+        let pats = [Bytes::from_static(b"__keyspace*")];
+        with_registry(|r| r.add(Kind::Pattern, &pats, &sub));
+        let flags = class::KEYSPACE | class::SET;
+        let payloads = |rx: &mut crate::pubsub::Receiver| {
+            let mut v = Vec::new();
+            while let Ok(Delivery::PMessage { payload, .. }) = rx.try_recv() {
+                v.push(payload);
+            }
+            v
+        };
+        let (n, held) = hold(|| {
+            emit(flags, class::SET, "srem", 0, b"src");
+            emit(flags, class::SET, "del", 0, b"src");
+            7
+        });
+        assert_eq!(n, 7);
+        assert!(payloads(&mut rx).is_empty(), "held messages were sent");
+        emit(flags, class::SET, "sadd", 0, b"dst");
+        held.publish();
+        assert_eq!(payloads(&mut rx), ["sadd", "srem", "del"]);
+        // A panic inside does not leave the thread holding.
+        let caught = std::panic::catch_unwind(|| hold(|| panic!("hop failed")));
+        assert!(caught.is_err());
+        emit(flags, class::SET, "sadd", 0, b"dst");
+        assert_eq!(payloads(&mut rx), ["sadd"]);
+        with_registry(|r| r.remove(Kind::Pattern, &pats, 78));
     }
 
     #[test]
