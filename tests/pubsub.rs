@@ -1301,8 +1301,9 @@ struct Keys {
 /// command in one thread, so its order is the command's own: SMOVE's `srem` before
 /// `sadd`, LMOVE's push before its pop, DEL and MSET in key order, and so on. Every
 /// placement of the keys is tried, as which hop runs on the client's own shard changes
-/// the timing; with `n`, the `new` of a destination is part of the order too. The same
-/// scripts on `--threads 1` (every key on one shard) check the single-shard paths.
+/// the timing; with `n` and `m`, a destination's `new` and a missing source's `keymiss`
+/// are part of the order too. The same scripts on `--threads 1` (every key on one
+/// shard) check the single-shard paths.
 #[test]
 fn keyspace_order_across_shards() {
     let redis = RedisServer::start_tcp(&[]);
@@ -1324,7 +1325,7 @@ fn keyspace_order_across_shards() {
             [i, i, j, j, k]
         );
         for (what, cmds) in cross_shard_scripts(&keys) {
-            for classes in ["KEA", "KEAn"] {
+            for classes in ["KEA", "KEAn", "KEAm"] {
                 let want = notifications_at(redis.port(), classes, &cmds);
                 assert!(want.len() >= 4, "{what}: redis sent only {want:?}");
                 for (threads, port) in [(3, srv.port), (1, single.port)] {
