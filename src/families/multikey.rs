@@ -9,7 +9,7 @@ use crate::error::CmdError;
 use crate::protocol::Reply;
 use crate::pubsub::notify::{self, class as nc, Held};
 use crate::shard::db::Entry;
-use crate::shard::mesh::{call, call_each, shard_count};
+use crate::shard::mesh::{call, call_each, call_in_order, shard_count, ShardJob};
 use crate::shard::{with_shard, Shard};
 use crate::slot::shard_of_key;
 
@@ -66,7 +66,7 @@ pub async fn split_run(db: u16, args: Vec<Bytes>, step: usize, merge: Merge) -> 
         part.1.extend_from_slice(&args[at..at + step]);
         part.2.push(g);
     }
-    let mut jobs: Vec<(usize, Box<dyn FnOnce(&mut Shard) -> Reply + Send>)> = Vec::new();
+    let mut jobs: Vec<ShardJob<Reply>> = Vec::new();
     let mut order = Vec::new();
     for (shard, sub, idx) in parts {
         order.push(idx);
@@ -76,11 +76,7 @@ pub async fn split_run(db: u16, args: Vec<Bytes>, step: usize, merge: Merge) -> 
         ));
     }
     let replies = if ordered {
-        let mut replies = Vec::with_capacity(jobs.len());
-        for (shard, job) in jobs {
-            replies.push(call(shard, job).await);
-        }
-        replies
+        call_in_order(jobs).await
     } else {
         call_each(jobs).await
     };
@@ -126,7 +122,7 @@ where
 {
     let n = shard_count();
     let ordered = notifying();
-    let mut jobs: Vec<(usize, Box<dyn FnOnce(&mut Shard) -> R + Send>)> = Vec::new();
+    let mut jobs: Vec<ShardJob<R>> = Vec::new();
     for k in keys {
         let f = f.clone();
         jobs.push((
@@ -142,11 +138,7 @@ where
         ));
     }
     if ordered {
-        let mut out = Vec::with_capacity(jobs.len());
-        for (shard, job) in jobs {
-            out.push(call(shard, job).await);
-        }
-        return out;
+        return call_in_order(jobs).await;
     }
     call_each(jobs).await
 }

@@ -156,9 +156,25 @@ pub fn shard_count() -> usize {
     INBOXES.get().map_or(1, |v| v.len())
 }
 
+/// A closure to run on the shard it names.
+pub type ShardJob<R> = (usize, Box<dyn FnOnce(&mut Shard) -> R + Send>);
+
+/// Run one closure on each named shard, each finished before the next is posted, for
+/// hops whose side effects (keyspace notifications) must follow the input order.
+pub async fn call_in_order<R>(jobs: Vec<ShardJob<R>>) -> Vec<R>
+where
+    R: Send + 'static,
+{
+    let mut out = Vec::with_capacity(jobs.len());
+    for (target, f) in jobs {
+        out.push(call(target, f).await);
+    }
+    out
+}
+
 /// Run one closure on each named shard, all posted before any is awaited so they run
 /// concurrently; results in input order.
-pub async fn call_each<R>(jobs: Vec<(usize, Box<dyn FnOnce(&mut Shard) -> R + Send>)>) -> Vec<R>
+pub async fn call_each<R>(jobs: Vec<ShardJob<R>>) -> Vec<R>
 where
     R: Send + 'static,
 {
