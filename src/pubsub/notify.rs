@@ -166,19 +166,38 @@ mod tests {
         );
     }
 
+    /// A pattern subscriber registered in this thread's table.
+    fn pattern_subscriber(
+        id: u64,
+        pattern: &'static [u8],
+    ) -> (crate::pubsub::Receiver, [Bytes; 1]) {
+        let (tx, rx) = futures_channel::mpsc::unbounded();
+        let pats = [Bytes::from_static(pattern)];
+        with_registry(|r| r.add(Kind::Pattern, &pats, &Subscriber { id, tx }));
+        (rx, pats)
+    }
+
+    /// Every message waiting for a subscriber.
+    fn drain(rx: &mut crate::pubsub::Receiver) -> Vec<Delivery> {
+        let mut v = Vec::new();
+        while let Ok(d) = rx.try_recv() {
+            v.push(d);
+        }
+        v
+    }
+
     #[test]
     fn held_messages_wait_for_publish() {
-        let (tx, mut rx) = futures_channel::mpsc::unbounded();
-        let sub = Subscriber { id: 78, tx };
-        let pats = [Bytes::from_static(b"__keyspace*")];
-        with_registry(|r| r.add(Kind::Pattern, &pats, &sub));
+        let (mut rx, pats) = pattern_subscriber(78, b"__keyspace*");
         let flags = class::KEYSPACE | class::SET;
         let payloads = |rx: &mut crate::pubsub::Receiver| {
-            let mut v = Vec::new();
-            while let Ok(Delivery::PMessage { payload, .. }) = rx.try_recv() {
-                v.push(payload);
-            }
-            v
+            drain(rx)
+                .into_iter()
+                .filter_map(|d| match d {
+                    Delivery::PMessage { payload, .. } => Some(payload),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
         };
         let (n, held) = hold(|| {
             emit(flags, class::SET, "srem", 0, b"src");
@@ -206,17 +225,8 @@ mod tests {
 
     #[test]
     fn emit_respects_classes_and_k_e() {
-        let (tx, mut rx) = futures_channel::mpsc::unbounded();
-        let sub = Subscriber { id: 77, tx };
-        let pats = [Bytes::from_static(b"__key*")];
-        with_registry(|r| r.add(Kind::Pattern, &pats, &sub));
-        let count = |rx: &mut crate::pubsub::Receiver| {
-            let mut v = Vec::new();
-            while let Ok(d) = rx.try_recv() {
-                v.push(d);
-            }
-            v
-        };
+        let (mut rx, pats) = pattern_subscriber(77, b"__key*");
+        let count = drain;
         // Class not enabled: nothing.
         emit(
             class::KEYSPACE | class::KEYEVENT | class::LIST,
