@@ -132,8 +132,51 @@ fn empty_counts_zero_and_selftest_passes() {
     assert_eq!(selftest(), Ok(()));
 }
 
+/// Sets of `n` distinct elements drawn from a fixed generator, so the statistical checks
+/// below see the same sample on every run.
+fn fixed_sample(sets: usize, max_n: u64) -> impl Iterator<Item = (usize, u64)> {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state >> 33
+    };
+    (0..sets).map(move |_| ((next() % max_n + 1) as usize, next()))
+}
+
+fn dense_count_of(n: usize, salt: u64) -> u64 {
+    let mut h = new_sparse();
+    to_dense(&mut h).unwrap();
+    for i in 0..n {
+        add(&mut h, format!("{salt}:{i}").as_bytes(), usize::MAX).unwrap();
+    }
+    count(&h).unwrap()
+}
+
+/// Redis documents a standard error of 0.81% (1.04 / sqrt(16384)). Over a fixed sample of
+/// 256 sets of up to 20k elements, the root-mean-square relative error and the mean
+/// relative error (bias) must sit inside that, and no single estimate may be off by more
+/// than 5%, the tolerance redis-server's own HyperLogLog tests use.
+#[test]
+fn estimate_error_matches_documented_bound() {
+    let errs: Vec<f64> = fixed_sample(256, 20_000)
+        .map(|(n, salt)| (dense_count_of(n, salt) as f64 - n as f64) / n as f64)
+        .collect();
+    let rms = (errs.iter().map(|e| e * e).sum::<f64>() / errs.len() as f64).sqrt();
+    let bias = errs.iter().sum::<f64>() / errs.len() as f64;
+    let worst = errs.iter().fold(0f64, |m, e| m.max(e.abs()));
+    eprintln!("rms={rms} bias={bias} worst={worst}");
+    assert!(rms <= 0.0081, "rms relative error {rms}");
+    assert!(bias.abs() <= 0.002, "mean relative error {bias}");
+    assert!(worst <= 0.05, "worst relative error {worst}");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
+    /// Sparse and dense encodings of the same elements hold the same registers and count
+    /// the same. The estimate itself is random per sample: a per-case bound at 3 standard
+    /// errors fails about one run in sixteen, so this only checks Redis's test tolerance
+    /// (5%, over six standard errors); the documented error is checked on a fixed sample
+    /// above.
     #[test]
     fn estimate_within_bound_and_encodings_agree(n in 1usize..20_000, salt in any::<u32>()) {
         let mut sparse = new_sparse();
@@ -148,6 +191,6 @@ proptest! {
         prop_assert_eq!(c, count(&dense).unwrap());
         prop_assert_eq!(&sparse_to_dense(&sparse).unwrap()[HDR..], &dense[HDR..]);
         let err = (c as f64 - n as f64).abs() / n as f64;
-        prop_assert!(err <= 0.0081 * 3.0, "n={} c={} err={}", n, c, err);
+        prop_assert!(err <= 0.05, "n={} c={} err={}", n, c, err);
     }
 }
