@@ -187,7 +187,7 @@ pub async fn wait(
     client: &mut Client,
     pb: PendingBlock,
     sock: &Socket,
-    kill: &mut oneshot::Receiver<()>,
+    kill: &mut super::registry::Killed,
     rbuf: &mut BytesMut,
     qlimit: usize,
 ) -> Option<Reply> {

@@ -366,7 +366,7 @@ impl Drained {
 /// cannot deadlock against us; only execution waits.
 async fn drain(
     sock: &Socket,
-    kill: &mut futures_channel::oneshot::Receiver<()>,
+    kill: &mut super::registry::Killed,
     rbuf: &mut BytesMut,
     parser: &RequestParser,
     limit: usize,

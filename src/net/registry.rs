@@ -2,17 +2,46 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
-
-use futures_channel::oneshot;
+use std::task::{Context, Poll, Waker};
 
 use super::client::ClientInfo;
 use super::uring::Output;
 
 struct Registered {
     info: Rc<RefCell<ClientInfo>>,
-    kill: Option<oneshot::Sender<()>>,
+    kill: Rc<RefCell<KillState>>,
     output: Output,
+}
+
+#[derive(Default)]
+struct KillState {
+    fired: bool,
+    waker: Option<Waker>,
+}
+
+/// Resolves once the connection is killed (CLIENT KILL, shutdown). Kills are made on the
+/// connection's own shard, where the registry lives, so this is a plain shared flag: the
+/// connection polls it around every request without cloning a waker or touching an
+/// atomic, as a channel would.
+pub struct Killed(Rc<RefCell<KillState>>);
+
+impl Future for Killed {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut k = self.0.borrow_mut();
+        if k.fired {
+            return Poll::Ready(());
+        }
+        match &k.waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => k.waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
 }
 
 impl Registered {
@@ -28,20 +57,20 @@ thread_local! {
     static CLIENTS: RefCell<BTreeMap<u64, Registered>> = const { RefCell::new(BTreeMap::new()) };
 }
 
-pub fn register(info: Rc<RefCell<ClientInfo>>, output: Output) -> oneshot::Receiver<()> {
-    let (tx, rx) = oneshot::channel();
+pub fn register(info: Rc<RefCell<ClientInfo>>, output: Output) -> Killed {
+    let kill = Rc::new(RefCell::new(KillState::default()));
     let id = info.borrow().id;
     CLIENTS.with(|c| {
         c.borrow_mut().insert(
             id,
             Registered {
                 info,
-                kill: Some(tx),
+                kill: kill.clone(),
                 output,
             },
         )
     });
-    rx
+    Killed(kill)
 }
 
 pub fn unregister(id: u64) {
@@ -72,8 +101,12 @@ pub fn kill_where(except: Option<u64>, pred: impl Fn(&ClientInfo) -> bool) -> us
             }
             let matched = pred(&r.info.borrow());
             if matched {
-                if let Some(tx) = r.kill.take() {
-                    let _ = tx.send(());
+                let mut k = r.kill.borrow_mut();
+                if !k.fired {
+                    k.fired = true;
+                    if let Some(w) = k.waker.take() {
+                        w.wake();
+                    }
                     n += 1;
                 }
             }

@@ -160,7 +160,10 @@ struct Slot {
     rx_end: Option<i32>,
     rx_armed: bool,
     rx_paused: bool,
+    /// The connection's task, kept between requests so waiting for input does not clone
+    /// a waker each time; `rx_wanted` says it is waiting now.
     rx_waker: Option<Waker>,
+    rx_wanted: bool,
     /// The buffer the kernel is sending from (`tx_off` bytes of it sent so far) while
     /// `tx_busy`, and what queued up behind it. The connection's reply buffer and these
     /// two rotate by swapping, so steady traffic neither allocates nor copies.
@@ -170,6 +173,16 @@ struct Slot {
     tx_more: BytesMut,
     tx_err: bool,
     tx_waker: Option<Waker>,
+}
+
+impl Slot {
+    fn wake_rx(&mut self) {
+        if std::mem::take(&mut self.rx_wanted) {
+            if let Some(w) = &self.rx_waker {
+                w.wake_by_ref();
+            }
+        }
+    }
 }
 
 pub struct Reactor {
@@ -288,9 +301,7 @@ impl Reactor {
         let s = &mut self.slots[idx as usize];
         s.rx_end.get_or_insert(-libc::EIO);
         s.tx_err = true;
-        if let Some(w) = s.rx_waker.take() {
-            w.wake();
-        }
+        s.wake_rx();
         if let Some(w) = s.tx_waker.take() {
             w.wake();
         }
@@ -517,11 +528,8 @@ impl Reactor {
                 self.slots[idx as usize].rx_paused = false;
             }
         }
-        let s = &mut self.slots[idx as usize];
         if wake {
-            if let Some(w) = s.rx_waker.take() {
-                w.wake();
-            }
+            self.slots[idx as usize].wake_rx();
         }
     }
 
@@ -767,6 +775,7 @@ impl Socket {
                         Some(w) if w.will_wake(cx.waker()) => {}
                         _ => s.rx_waker = Some(cx.waker().clone()),
                     }
+                    s.rx_wanted = true;
                     Poll::Pending
                 }
             })
