@@ -135,6 +135,16 @@ fn debug(_: &mut Client, a: &[Bytes]) -> Reply {
             std::thread::sleep(std::time::Duration::from_secs_f64(secs.clamp(0.0, 3600.0)));
             Reply::Ok
         }
+        b"set-active-expire" if a.len() == 3 => {
+            // Redis takes atoi() of the argument: on when its leading digits are not 0.
+            let digits = a[2].strip_prefix(b"-").unwrap_or(&a[2]);
+            let on = digits
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .any(|&b| b != b'0');
+            crate::shard::expire::ACTIVE_EXPIRE.store(on, std::sync::atomic::Ordering::Relaxed);
+            Reply::Ok
+        }
         b"help" => super::help::help("debug"),
         _ => Reply::error(&CmdError::Custom(format!(
             "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",

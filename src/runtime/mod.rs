@@ -209,7 +209,11 @@ async fn cron() {
         let period = Duration::from_micros(1_000_000 / hz as u64);
         glommio::timer::sleep(period).await;
         crate::util::reanchor();
+        let active = crate::shard::expire::ACTIVE_EXPIRE.load(std::sync::atomic::Ordering::Relaxed);
         shard::with_shard(|s| {
+            if !active {
+                return;
+            }
             let effort = s.cfg.get_i64("active-expire-effort").clamp(1, 10) as u32;
             let budget = period * (20 + effort * 5) / 100;
             crate::shard::expire::active_expire_cycle(s, budget);

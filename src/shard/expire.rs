@@ -8,6 +8,10 @@ use bytes::Bytes;
 use super::Shard;
 use crate::util::now_ms;
 
+/// Off after `DEBUG SET-ACTIVE-EXPIRE 0`: keys then expire only when looked up, as Redis's
+/// `server.active_expire_enabled` (tests use it to see lazy expiry without races).
+pub static ACTIVE_EXPIRE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
 /// One active-expiry pass; returns how many keys it removed.
 pub fn active_expire_cycle(shard: &mut Shard, budget: Duration) -> usize {
     let start = Instant::now();
