@@ -193,7 +193,7 @@ impl<'a> ExecCtx<'a> {
             enc,
         };
         match dbm.get_raw_mut(key) {
-            Some(existing) => {
+            Some(existing) if !existing.is_expired(now) => {
                 if lfu {
                     // Redis keeps the frequency of a key that is overwritten.
                     entry.access = existing.access;
@@ -210,7 +210,13 @@ impl<'a> ExecCtx<'a> {
                     }
                 }
             }
-            None => {
+            found => {
+                if found.is_some() {
+                    // Logically gone: like Redis's write lookup, expire it (`expired`),
+                    // then the key is added anew.
+                    self.expire_if_needed(key);
+                }
+                let dbm = &mut self.shard.dbs[db as usize];
                 dbm.insert(CBytes::from_bytes(key), entry);
                 self.notify(crate::pubsub::notify::class::NEW, "new", key);
             }

@@ -117,12 +117,15 @@ fn rename_cross(db: u16, args: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
     Box::pin(async move {
         let nx = is_nx(&args);
         let (src, dst) = (args[1].clone(), args[2].clone());
-        if nx && on_key(db, dst.clone(), |ctx, k| ctx.exists(k)).await {
-            // Redis checks the source first: a missing source is an error even for NX.
-            if !on_key(db, src, |ctx, k| ctx.exists(k)).await {
+        if nx {
+            // Redis looks the source up first: a missing (or just expired) source is an
+            // error even for NX, and the destination is then never looked at.
+            if !on_key(db, src.clone(), |ctx, k| ctx.lookup_write(k).is_some()).await {
                 return Reply::error(&CmdError::NoSuchKey);
             }
-            return Reply::Int(0);
+            if on_key(db, dst.clone(), |ctx, k| ctx.exists(k)).await {
+                return Reply::Int(0);
+            }
         }
         let taken = on_key(db, src.clone(), |ctx, k| {
             let e = ctx.lookup_write(k).map(|e| e.clone());

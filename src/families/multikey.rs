@@ -167,14 +167,17 @@ where
     F: FnOnce(&mut ExecCtx, &Bytes) -> R + Send + 'static,
     R: Send + 'static,
 {
-    on_key(db, key, move |ctx, k| {
-        if ctx.shard.tun.notify == 0 {
-            (f(ctx, k), Held::default())
-        } else {
-            notify::hold(|| f(ctx, k))
-        }
-    })
-    .await
+    on_key(db, key, move |ctx, k| hold_here(ctx, |ctx| f(ctx, k))).await
+}
+
+/// Run part of a hop keeping its notifications (see `notify::hold`); with notifications
+/// off, just run it.
+pub fn hold_here<R>(ctx: &mut ExecCtx, f: impl FnOnce(&mut ExecCtx) -> R) -> (R, Held) {
+    if ctx.shard.tun.notify == 0 {
+        (f(ctx), Held::default())
+    } else {
+        notify::hold(|| f(ctx))
+    }
 }
 
 /// Publish a keyspace notification from the coordinator, for an event Redis sends after

@@ -8,7 +8,8 @@ use rand::rngs::SmallRng;
 use rand::Rng;
 
 use super::keyspace::{parse_cursor, parse_scan_opts, ScanOpts};
-use super::multikey::{on_key, on_key_held, per_key};
+use super::multikey::{hold_here, on_key, per_key};
+use crate::pubsub::notify::Held;
 use super::numbers::parse_i64;
 use crate::command::table::TableBuilder;
 use crate::command::{ExecCtx, LocalBoxFuture};
@@ -597,15 +598,20 @@ fn smove_cross(db: u16, a: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
             Err(e) => return Reply::error(&e),
         };
         let m2 = m.clone();
-        // Redis sends `srem` (and `del` of an emptied source) before `sadd`: the
-        // destination's notifications wait for the removal.
-        let (added, add_events) = on_key_held(db, dst, move |ctx, k| {
-            write_set(ctx, k)?;
-            if present {
-                let lim = limits(ctx);
-                add_member(ctx, k, &m2, &lim)?;
+        // Redis looks the destination up now (an expired one sends `expired` here), and
+        // sends `srem` (and `del` of an emptied source) before `sadd`: the add's
+        // notifications wait for the removal.
+        let (added, add_events) = on_key(db, dst, move |ctx, k| {
+            if let Err(e) = write_set(ctx, k) {
+                return (Err(e), Held::default());
             }
-            Ok::<bool, CmdError>(present)
+            if !present {
+                return (Ok(false), Held::default());
+            }
+            hold_here(ctx, |ctx| {
+                let lim = limits(ctx);
+                add_member(ctx, k, &m2, &lim).map(|()| true)
+            })
         })
         .await;
         match added {
