@@ -1353,22 +1353,34 @@ fn keyspace_order_across_shards() {
 }
 
 /// Scripts where a key has already expired when a multi-key command reaches it (active
-/// expiry off on both servers, so only the command's own lookups expire keys).
+/// expiry off on both servers, so only the command's own lookups expire keys). TTLs are
+/// 10 ms, not 1: redis-server deletes a key at once (`del`, not `expire`) when the
+/// clock ticks past a 1 ms TTL while PEXPIRE or SET PX runs.
 fn lazy_expiry_scripts(k: &Keys) -> Vec<(&'static str, Vec<Vec<String>>)> {
     let text = [
-        ("rename over expired destination", "SET $b x PX 1\nSET $a v\nSLEEP 5\nRENAME $a $b"),
-        ("rename expired source", "SET $a x PX 1\nSET $b v\nSLEEP 5\n?RENAME $a $b"),
-        ("renamenx both expired", "SET $a x PX 1\nSET $b x PX 1\nSLEEP 5\n?RENAMENX $a $b"),
-        ("renamenx expired destination", "SET $b x PX 1\nSET $a v\nSLEEP 5\nRENAMENX $a $b"),
-        ("renamenx expired source", "SET $a x PX 1\nSET $b v\nSLEEP 5\n?RENAMENX $a $b"),
-        ("copy over expired destination", "SET $b x PX 1\nSET $b2 x PX 1\nSET $a v\nSLEEP 5\nCOPY $a $b REPLACE\nCOPY $a $b2"),
-        ("copy expired source", "SET $a x PX 1\nSET $b v\nSLEEP 5\nCOPY $a $b REPLACE"),
-        ("lmove expired ends", "RPUSH $a 1 2\nPEXPIRE $a 1\nRPUSH $b 3\nPEXPIRE $b 1\nRPUSH $c 4\nSLEEP 5\nLMOVE $a $c LEFT LEFT\nLMOVE $c $b LEFT RIGHT"),
-        ("smove expired ends", "SADD $a m\nPEXPIRE $a 1\nSADD $b n\nPEXPIRE $b 1\nSADD $c o\nSLEEP 5\nSMOVE $a $c m\nSMOVE $c $b o"),
-        ("del and exists over expired keys", "SET $a 1 PX 1\nSET $b 2 PX 1\nSET $c 3\nSET $a2 4 PX 1\nSLEEP 5\nEXISTS $a2 $c\nDEL $c $a $b"),
-        ("msetnx over an expired key", "SET $b x PX 1\nSLEEP 5\nMSETNX $a 1 $b 2 $c 3"),
-        ("mset and mget over expired keys", "SET $a x PX 1\nSET $c x PX 1\nSLEEP 5\nMGET $c $b $a\nSET $c y PX 1\nSLEEP 5\nMSET $b 1 $c 2"),
-        ("store commands over expired sources", "SADD $a m\nPEXPIRE $a 1\nSADD $b m n\nSADD $c o\nPEXPIRE $c 1\nSLEEP 5\nSUNIONSTORE $c $a $b\nSINTERSTORE $a2 $b $a"),
+        ("rename over expired destination", "SET $b x PX 10\nSET $a v\nSLEEP 25\nRENAME $a $b"),
+        ("rename expired source", "SET $a x PX 10\nSET $b v\nSLEEP 25\n?RENAME $a $b"),
+        ("renamenx both expired", "SET $a x PX 10\nSET $b x PX 10\nSLEEP 25\n?RENAMENX $a $b"),
+        ("renamenx expired destination", "SET $b x PX 10\nSET $a v\nSLEEP 25\nRENAMENX $a $b"),
+        ("renamenx expired source", "SET $a x PX 10\nSET $b v\nSLEEP 25\n?RENAMENX $a $b"),
+        ("copy over expired destination", "SET $b x PX 10\nSET $b2 x PX 10\nSET $a v\nSLEEP 25\nCOPY $a $b REPLACE\nCOPY $a $b2"),
+        ("copy expired source", "SET $a x PX 10\nSET $b v\nSLEEP 25\nCOPY $a $b REPLACE"),
+        ("lmove expired ends", "RPUSH $a 1 2\nPEXPIRE $a 10\nRPUSH $b 3\nPEXPIRE $b 10\nRPUSH $c 4\nSLEEP 25\nLMOVE $a $c LEFT LEFT\nLMOVE $c $b LEFT RIGHT"),
+        ("smove expired ends", "SADD $a m\nPEXPIRE $a 10\nSADD $b n\nPEXPIRE $b 10\nSADD $c o\nSLEEP 25\nSMOVE $a $c m\nSMOVE $c $b o"),
+        ("del and exists over expired keys", "SET $a 1 PX 10\nSET $b 2 PX 10\nSET $c 3\nSET $a2 4 PX 10\nSLEEP 25\nEXISTS $a2 $c\nDEL $c $a $b"),
+        ("msetnx over an expired key", "SET $b x PX 10\nSLEEP 25\nMSETNX $a 1 $b 2 $c 3"),
+        ("mset and mget over expired keys", "SET $a x PX 10\nSET $c x PX 10\nSLEEP 25\nMGET $c $b $a\nSET $c y PX 10\nSLEEP 25\nMSET $b 1 $c 2"),
+        ("store commands over expired sources", "SADD $a m\nPEXPIRE $a 10\nSADD $b m n\nSADD $c o\nPEXPIRE $c 10\nSLEEP 25\nSUNIONSTORE $c $a $b\nSINTERSTORE $a2 $b $a"),
+        ("zset stores over expired keys", "ZADD $a 1 m\nPEXPIRE $a 10\nZADD $b 2 n\nZADD $c 3 o\nPEXPIRE $c 10\nSLEEP 25\nZUNIONSTORE $c 2 $a $b\nZADD $a2 1 x\nPEXPIRE $a2 10\nSLEEP 25\nZRANGESTORE $a2 $b 0 -1"),
+        ("set reads over expired keys", "SADD $a m\nPEXPIRE $a 10\nSADD $b n\nPEXPIRE $b 10\nSADD $c o\nSLEEP 25\nSINTER $c $a $b\nSADD $a m\nPEXPIRE $a 10\nSADD $b n\nPEXPIRE $b 10\nSLEEP 25\nSUNION $c $b $a"),
+        ("intercard and zunion over expired keys", "SADD $a m\nPEXPIRE $a 10\nSADD $b n\nPEXPIRE $b 10\nSLEEP 25\nSINTERCARD 2 $b $a\nZADD $a 1 m\nPEXPIRE $a 10\nZADD $c 1 n\nPEXPIRE $c 10\nSLEEP 25\nZUNION 2 $c $a"),
+        ("lmpop and zmpop past an expired key", "RPUSH $a 1\nPEXPIRE $a 10\nRPUSH $b 2\nSLEEP 25\nLMPOP 2 $a $b LEFT\nZADD $c 1 m\nPEXPIRE $c 10\nZADD $a 2 n\nSLEEP 25\nZMPOP 2 $c $a MIN"),
+        ("blocking pops past an expired key", "RPUSH $a 1\nPEXPIRE $a 10\nRPUSH $b 2\nSLEEP 25\nBLPOP $a $b 1\nRPUSH $c 1\nPEXPIRE $c 10\nRPUSH $a 3\nSLEEP 25\nBLMOVE $c $a LEFT LEFT 0.01\nBLMOVE $a $c LEFT LEFT 0.01"),
+        ("sort store over an expired destination", "RPUSH $a 3 1 2\nSET $b x PX 10\nSLEEP 25\nSORT $a STORE $b"),
+        ("pfmerge and pfcount over expired keys", "PFADD $a x\nPFADD $b y\nPEXPIRE $b 10\nPFADD $c z\nPEXPIRE $c 10\nSLEEP 25\nPFMERGE $c $a $b\nPFADD $b y\nPEXPIRE $b 10\nSLEEP 25\nPFCOUNT $a $b"),
+        ("bitop over expired keys", "SET $a x\nSET $b y PX 10\nSET $c z PX 10\nSLEEP 25\nBITOP OR $c $a $b"),
+        ("geosearchstore over an expired destination", "GEOADD $a 13.36 38.11 p\nGEOADD $b 0 0 q\nPEXPIRE $b 10\nSLEEP 25\nGEOSEARCHSTORE $b $a FROMLONLAT 13.36 38.11 BYRADIUS 10 km"),
+        ("copy to another db over an expired key", "SELECT 1\nSET $b x PX 10\nSELECT 0\nSET $a v\nSLEEP 25\nCOPY $a $b DB 1\nSELECT 1\nDEL $b\nSELECT 0"),
     ];
     text.iter()
         .map(|(name, t)| {
