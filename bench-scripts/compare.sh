@@ -10,9 +10,11 @@
 #   N=100000          requests per redis-benchmark test
 #   ALL=1             the whole default redis-benchmark suite (else PING_INLINE,
 #                     PING_MBULK, SET, GET, INCR, MSET)
+#   TESTS="..."       redis-benchmark tests to run (names as for -t), instead of
+#                     the ALL or default list
 #   THREADS=1         Tessera shard threads (--threads)
 #   CLIENTS=50        parallel connections
-#   PIPELINE=16       depth of the pipelined run
+#   PIPELINE=16       depth of the pipelined run (0: no pipelined run)
 #   PN=$((N * 10))    requests per pipelined test (a pipelined run of N is over
 #                     too quickly to measure)
 #   ROUNDS=3          rounds per test; each test runs on both servers back to back
@@ -104,7 +106,9 @@ echo "redis:   $("$REDIS_BIN" --version | head -n1) on port $RPORT" >&2
 echo "tessera: $TESSERA_BIN on port $TPORT (threads $THREADS)" >&2
 echo "servers on CPUs $SERVER_CPUS, load on CPUs $LOAD_CPUS; -c $CLIENTS -n $N" >&2
 
-if [ "${ALL:-0}" = 1 ]; then
+if [ -n "${TESTS:-}" ]; then
+    read -r -a tests <<<"$TESTS"
+elif [ "${ALL:-0}" = 1 ]; then
     # redis-benchmark's default suite, in its order (LPOP/RPOP pop what LPUSH/RPUSH
     # pushed; each server sees the same sequence).
     tests=(ping_inline ping_mbulk set get incr lpush rpush lpop rpop sadd hset spop zadd
@@ -132,7 +136,9 @@ pair() {
 for t in "${tests[@]}"; do
     pair "-t $t" "" -t "$t"
 done
-pair "-P $PIPELINE -n $PN -t set,get" " (P$PIPELINE)" -P "$PIPELINE" -n "$PN" -t set,get
+if [ "$PIPELINE" != 0 ]; then
+    pair "-P $PIPELINE -n $PN -t set,get" " (P$PIPELINE)" -P "$PIPELINE" -n "$PN" -t set,get
+fi
 
 if command -v memtier_benchmark >/dev/null 2>&1; then
     for side in redis tessera; do
