@@ -9,13 +9,13 @@ use rand::Rng;
 
 use super::keyspace::{parse_cursor, parse_scan_opts, ScanOpts};
 use super::multikey::{hold_here, on_key, per_key};
-use crate::pubsub::notify::Held;
 use super::numbers::parse_i64;
 use crate::command::table::TableBuilder;
 use crate::command::{ExecCtx, LocalBoxFuture};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::Reply;
 use crate::pubsub::notify::class as nc;
+use crate::pubsub::notify::Held;
 use crate::shard::db::Entry;
 use crate::shard::value::Value;
 use crate::types::set::{self, Limits, Set};

@@ -137,7 +137,9 @@ fn empty_counts_zero_and_selftest_passes() {
 fn fixed_sample(sets: usize, max_n: u64) -> impl Iterator<Item = (usize, u64)> {
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
     let mut next = move || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         state >> 33
     };
     (0..sets).map(move |_| ((next() % max_n + 1) as usize, next()))
