@@ -1369,6 +1369,7 @@ fn lazy_expiry_scripts(k: &Keys) -> Vec<(&'static str, Vec<Vec<String>>)> {
         ("smove expired ends", "SADD $a m\nPEXPIRE $a 10\nSADD $b n\nPEXPIRE $b 10\nSADD $c o\nSLEEP 25\nSMOVE $a $c m\nSMOVE $c $b o"),
         ("del and exists over expired keys", "SET $a 1 PX 10\nSET $b 2 PX 10\nSET $c 3\nSET $a2 4 PX 10\nSLEEP 25\nEXISTS $a2 $c\nDEL $c $a $b"),
         ("msetnx over an expired key", "SET $b x PX 10\nSLEEP 25\nMSETNX $a 1 $b 2 $c 3"),
+        ("msetnx stops at the first existing key", "SET $a x\nSET $c y PX 10\nSLEEP 25\nMSETNX $b 1 $a 2 $c 3\nSET $b2 z\nEXISTS $c"),
         ("mset and mget over expired keys", "SET $a x PX 10\nSET $c x PX 10\nSLEEP 25\nMGET $c $b $a\nSET $c y PX 10\nSLEEP 25\nMSET $b 1 $c 2"),
         ("store commands over expired sources", "SADD $a m\nPEXPIRE $a 10\nSADD $b m n\nSADD $c o\nPEXPIRE $c 10\nSLEEP 25\nSUNIONSTORE $c $a $b\nSINTERSTORE $a2 $b $a"),
         ("zset stores over expired keys", "ZADD $a 1 m\nPEXPIRE $a 10\nZADD $b 2 n\nZADD $c 3 o\nPEXPIRE $c 10\nSLEEP 25\nZUNIONSTORE $c 2 $a $b\nZADD $a2 1 x\nPEXPIRE $a2 10\nSLEEP 25\nZRANGESTORE $a2 $b 0 -1"),

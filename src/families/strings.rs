@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use super::bitops;
-use super::multikey::{fetch_strings, per_key, split_run, Merge};
+use super::multikey::{fetch_strings, notifying, on_key, per_key, split_run, Merge};
 use super::numbers::{incrbyfloat, parse_i64};
 use crate::command::table::TableBuilder;
 use crate::command::{ExecCtx, LocalBoxFuture};
@@ -290,8 +290,23 @@ fn msetnx_cross(db: u16, args: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
         // Locks are held: the existence check and the writes are one atomic step. The
         // check is MSETNX's own, as on one shard: no `keymiss`, no hit/miss stats.
         let keys: Vec<Bytes> = args[1..].iter().step_by(2).cloned().collect();
-        let found = per_key(db, keys, |ctx, k| ctx.exists(k)).await;
-        if found.contains(&true) {
+        let found = if notifying() {
+            // Redis looks the keys up in order and stops at the first that exists: a key
+            // after it is not looked at, so its lazy expiry (`expired`) comes later.
+            let mut any = false;
+            for k in keys {
+                if on_key(db, k, |ctx, k| ctx.exists(k)).await {
+                    any = true;
+                    break;
+                }
+            }
+            any
+        } else {
+            per_key(db, keys, |ctx, k| ctx.exists(k))
+                .await
+                .contains(&true)
+        };
+        if found {
             return Reply::Int(0);
         }
         let mut mset_args = args;
