@@ -237,6 +237,16 @@ impl<'a> ExecCtx<'a> {
         }
     }
 
+    /// Remove the destination of a STORE command whose result is empty, as Redis does
+    /// with `dbDelete`: whatever its TTL (a key that expired but is still held goes the
+    /// same way and sends `del`, not `expired`).
+    pub fn delete_store_target(&mut self, key: &Bytes) {
+        if self.db().remove(key).is_some() {
+            self.modified(key);
+            self.notify(crate::pubsub::notify::class::GENERIC, "del", key);
+        }
+    }
+
     /// Mark a key changed: WATCH invalidation and the journal.
     #[inline]
     pub fn modified(&mut self, key: &[u8]) {

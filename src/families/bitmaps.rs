@@ -80,9 +80,7 @@ fn bitop(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
 fn store_dest(ctx: &mut ExecCtx, dest: &Bytes, out: Vec<u8>) -> i64 {
     let len = out.len() as i64;
     if out.is_empty() {
-        if ctx.delete(dest) {
-            ctx.notify(nc::GENERIC, "del", dest);
-        }
+        ctx.delete_store_target(dest);
     } else {
         ctx.set_value_ext(
             dest,

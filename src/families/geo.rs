@@ -438,9 +438,7 @@ fn store_result(ctx: &mut ExecCtx, dest: &Bytes, items: Vec<(Bytes, f64)>, kind:
     use crate::pubsub::notify::class as nc;
     let n = items.len() as i64;
     if items.is_empty() {
-        if ctx.delete(dest) {
-            ctx.notify(nc::GENERIC, "del", dest);
-        }
+        ctx.delete_store_target(dest);
     } else {
         let lim = limits(ctx);
         let z = ZSet::from_pairs(items, &lim);

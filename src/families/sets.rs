@@ -424,9 +424,7 @@ fn sdiff_cross(db: u16, a: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
 fn store_result(ctx: &mut ExecCtx, dst: &Bytes, s: Set, op: Op) -> i64 {
     let n = s.len() as i64;
     if n == 0 {
-        if ctx.delete(dst) {
-            ctx.notify(nc::GENERIC, "del", dst);
-        }
+        ctx.delete_store_target(dst);
     } else {
         ctx.set_value(dst, Value::Set(Box::new(s)), 0, false);
         let event = match op {
@@ -546,7 +544,11 @@ fn sintercard_cross(db: u16, a: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
 fn smove(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     let (src, dst, m) = (&a[1], &a[2], &a[3]);
     let lim = limits(ctx);
-    if write_set(ctx, src)?.is_none() {
+    // Redis looks both keys up before anything else (either may expire lazily here); a
+    // missing source is then 0 whatever the destination holds.
+    let src_found = ctx.lookup_write(src).is_some();
+    ctx.lookup_write(dst);
+    if !src_found || write_set(ctx, src)?.is_none() {
         return Ok(Reply::Int(0));
     }
     write_set(ctx, dst)?;
@@ -593,9 +595,18 @@ fn smove_cross(db: u16, a: Vec<Bytes>) -> LocalBoxFuture<'static, Reply> {
         })
         .await;
         let present = match present {
-            Ok(None) => return Reply::Int(0),
             Ok(Some(p)) => p,
-            Err(e) => return Reply::error(&e),
+            stop => {
+                // Redis looks the destination up too before answering 0 or WRONGTYPE.
+                on_key(db, dst, |ctx, k| {
+                    ctx.lookup_write(k);
+                })
+                .await;
+                return match stop {
+                    Err(e) => Reply::error(&e),
+                    _ => Reply::Int(0),
+                };
+            }
         };
         let m2 = m.clone();
         // Redis looks the destination up now (an expired one sends `expired` here), and

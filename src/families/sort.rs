@@ -473,9 +473,7 @@ fn store_list(ctx: &mut ExecCtx, dst: &Bytes, items: Vec<Option<Bytes>>) -> i64 
     let n = items.len() as i64;
     use crate::pubsub::notify::class as nc;
     if n == 0 {
-        if ctx.delete(dst) {
-            ctx.notify(nc::GENERIC, "del", dst);
-        }
+        ctx.delete_store_target(dst);
     } else {
         let fill = ctx.shard.tun.list_fill;
         let l = List::from_iter(items.iter().map(|x| x.as_deref().unwrap_or(b"")), fill);

@@ -205,9 +205,7 @@ pub fn store_pairs(
 ) -> i64 {
     let n = v.len() as i64;
     if n == 0 {
-        if ctx.delete(dst) {
-            ctx.notify(crate::pubsub::notify::class::GENERIC, "del", dst);
-        }
+        ctx.delete_store_target(dst);
     } else {
         let lim = limits(ctx);
         let z = ZSet::from_pairs(v, &lim);
