@@ -1414,7 +1414,8 @@ fn lazy_expiry_scripts(k: &Keys) -> Vec<(&'static str, Vec<Vec<String>>)> {
 /// A key found expired by a multi-key command sends `expired` where Redis's lookup of it
 /// falls in the command, and a command that stops at an expired source leaves the other
 /// keys alone (no `expired` for them). Checked against redis-server with active expiry
-/// off on both, for every placement of the keys on 3 shards and on 1.
+/// off on both, for every placement of the keys on 3 shards and on 1, with the `n` and
+/// `m` classes on, so a key's `new` and a read lookup's `keymiss` are in the order too.
 #[test]
 fn keyspace_lazy_expiry_across_shards() {
     let debug = ["--enable-debug-command", "yes"];
@@ -1437,13 +1438,13 @@ fn keyspace_lazy_expiry_across_shards() {
             c: on("c", k),
         };
         for (what, cmds) in lazy_expiry_scripts(&keys) {
-            let want = notifications_at(redis.port(), "KEAn", &cmds);
+            let want = notifications_at(redis.port(), "KEAnm", &cmds);
             assert!(
                 want.iter().any(|(ch, _)| ch.ends_with(":expired")),
                 "{what}: redis sent no expired event: {want:?}"
             );
             for (threads, port) in [(3, srv.port), (1, single.port)] {
-                let got = notifications_at(port, "KEAn", &cmds);
+                let got = notifications_at(port, "KEAnm", &cmds);
                 if got != want {
                     mismatches.push(format!(
                         "{what} (threads {threads}) with keys on shards {i}, {j}, {k}:\n  \
