@@ -1458,6 +1458,126 @@ fn keyspace_lazy_expiry_across_shards() {
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
 
+/// Keyspace events of blocked clients served by another connection's write, on `port`:
+/// each of `blocked` (in order) blocks on its own connection, then `push` runs.
+fn served_notifications(
+    port: u16,
+    blocked: &[Vec<String>],
+    push: &[String],
+) -> Vec<(String, String)> {
+    let mut c = RawConn::connect(port);
+    assert_eq!(c.cmd(&["FLUSHALL"]), Resp::ok());
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "notify-keyspace-events", "KEAn"]),
+        Resp::ok()
+    );
+    let mut s = RawConn::connect(port);
+    sub(&mut s, "PSUBSCRIBE", &["__key*@*__:*"]);
+    let mut waiters = Vec::new();
+    for (i, cmd) in blocked.iter().enumerate() {
+        let mut b = RawConn::connect(port);
+        let args: Vec<&str> = cmd.iter().map(String::as_str).collect();
+        b.send(&encode_strs(&args));
+        eventually("the client to block", Duration::from_secs(5), || {
+            info_field(&mut c, "clients", "blocked_clients") == i as u64 + 1
+        });
+        waiters.push(b);
+    }
+    let args: Vec<&str> = push.iter().map(String::as_str).collect();
+    let r = c.cmd(&args);
+    assert!(!matches!(r, Resp::Error(_)), "{push:?} -> {r:?}");
+    for b in &mut waiters {
+        let r = b.read();
+        assert!(
+            !matches!(r, Resp::Error(_) | Resp::Bulk(None) | Resp::Array(None)),
+            "{r:?}"
+        );
+    }
+    assert_eq!(int(&mut c, &["PUBLISH", "__keyspace@0__:marker", "end"]), 1);
+    let mut out = Vec::new();
+    loop {
+        let (_, _, ch, payload) = read_msg(&mut s);
+        if ch == "__keyspace@0__:marker" {
+            break;
+        }
+        out.push((ch, payload));
+    }
+    out
+}
+
+/// A write that serves blocked clients: its own events, then each served client's pop
+/// (and, for a move, the push and its `new`) in the clients' arrival order, as
+/// redis-server sends them. Every placement of the keys on 3 shards, and on 1.
+#[test]
+fn keyspace_served_blocked_clients_match_redis() {
+    let redis = RedisServer::start_tcp(&[]);
+    let single = start("1", &[]);
+    let srv = start("3", &[]);
+    let cases: &[(&str, &[&str], &str)] = &[
+        ("blpop", &["BLPOP $a 0"], "RPUSH $a x y"),
+        ("blmove", &["BLMOVE $a $b LEFT RIGHT 0"], "RPUSH $a x y"),
+        (
+            "brpoplpush emptying the source",
+            &["BRPOPLPUSH $a $b 0"],
+            "LPUSH $a x",
+        ),
+        (
+            "blmpop",
+            &["BLMPOP 0 2 $b $a RIGHT COUNT 2"],
+            "RPUSH $a x y z",
+        ),
+        ("bzpopmin", &["BZPOPMIN $a 0"], "ZADD $a 1 m 2 n"),
+        (
+            "bzmpop emptying the source",
+            &["BZMPOP 0 1 $a MAX"],
+            "ZADD $a 1 m",
+        ),
+        (
+            "two waiters in order",
+            &["BLMOVE $a $b LEFT LEFT 0", "BLPOP $a 0"],
+            "RPUSH $a x y",
+        ),
+        (
+            "waiters on several keys",
+            &["BLPOP $b $a 0", "BLMOVE $a $c RIGHT LEFT 0"],
+            "RPUSH $a x y z",
+        ),
+    ];
+    let mut mismatches = Vec::new();
+    for (i, j) in [(0, 1), (1, 0), (0, 2), (2, 0), (1, 2), (2, 1)] {
+        let k = 3 - i - j;
+        let a = key_on_shard(&format!("sa{i}{j}"), i, 3);
+        let b = key_on_shard(&format!("sb{i}{j}"), j, 3);
+        let c = key_on_shard(&format!("sc{i}{j}"), k, 3);
+        let fill = |t: &str| -> Vec<String> {
+            t.split(' ')
+                .map(|w| match w {
+                    "$a" => a.clone(),
+                    "$b" => b.clone(),
+                    "$c" => c.clone(),
+                    w => w.to_string(),
+                })
+                .collect()
+        };
+        for (what, blocked, push) in cases {
+            let blocked: Vec<Vec<String>> = blocked.iter().map(|t| fill(t)).collect();
+            let push = fill(push);
+            let want = served_notifications(redis.port(), &blocked, &push);
+            assert!(want.len() >= 6, "{what}: redis sent only {want:?}");
+            for (threads, port) in [(3, srv.port), (1, single.port)] {
+                let got = served_notifications(port, &blocked, &push);
+                if got != want {
+                    mismatches.push(format!(
+                        "{what} (threads {threads}) with keys on shards {i}, {j}, {k}:\n  \
+                         tessera: {got:?}\n  redis:   {want:?}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
 #[test]
 fn keyspace_evicted() {
     for t in THREADS {
