@@ -112,35 +112,63 @@ pub async fn split_run(db: u16, args: Vec<Bytes>, step: usize, merge: Merge) -> 
     }
 }
 
-/// Run a closure over an `ExecCtx` on each key's shard; results in key order. The hops
-/// run concurrently, or one after another when keyspace notifications are on, so that
-/// events of the lookups (`keymiss`, a lazily `expired` key) follow the keys' order.
+/// Run a closure over an `ExecCtx` on each key's shard; results in key order. With
+/// keyspace notifications off, each shard gets one hop for all its keys and the shards
+/// run concurrently; with them on, one hop per key, one after another, so that events of
+/// the lookups (`keymiss`, a lazily `expired` key) follow the keys' order.
 pub async fn per_key<R, F>(db: u16, keys: Vec<Bytes>, f: F) -> Vec<R>
 where
     F: Fn(&mut ExecCtx, &Bytes) -> R + Send + Sync + Clone + 'static,
     R: Send + 'static,
 {
     let n = shard_count();
+    let nkeys = keys.len();
     let ordered = notifying();
-    let mut jobs: Vec<ShardJob<R>> = Vec::new();
-    for k in keys {
-        let f = f.clone();
-        jobs.push((
-            shard_of_key(&k, n),
-            Box::new(move |s: &mut Shard| {
-                // Hops read thresholds from the config, as whole commands do.
-                s.refresh_config();
-                let mut ctx = ExecCtx::new(s, db);
-                let r = f(&mut ctx, &k);
-                finish(ctx, db, None);
-                r
-            }),
-        ));
+    // (shard, [(position in `keys`, key)]): one group per key in order, else per shard.
+    let mut groups: Vec<(usize, Vec<(usize, Bytes)>)> = Vec::new();
+    for (pos, k) in keys.into_iter().enumerate() {
+        let shard = shard_of_key(&k, n);
+        let group = if ordered {
+            None
+        } else {
+            groups.iter_mut().find(|(s, _)| *s == shard)
+        };
+        match group {
+            Some((_, g)) => g.push((pos, k)),
+            None => groups.push((shard, vec![(pos, k)])),
+        }
     }
-    if ordered {
-        return call_in_order(jobs).await;
+    let jobs: Vec<ShardJob<Vec<(usize, R)>>> = groups
+        .into_iter()
+        .map(|(shard, group)| {
+            let f = f.clone();
+            let job: ShardJob<Vec<(usize, R)>> = (
+                shard,
+                Box::new(move |s: &mut Shard| {
+                    // Hops read thresholds from the config, as whole commands do.
+                    s.refresh_config();
+                    let mut ctx = ExecCtx::new(s, db);
+                    let out = group
+                        .iter()
+                        .map(|(pos, k)| (*pos, f(&mut ctx, k)))
+                        .collect();
+                    finish(ctx, db, None);
+                    out
+                }),
+            );
+            job
+        })
+        .collect();
+    let parts = if ordered {
+        call_in_order(jobs).await
+    } else {
+        call_each(jobs).await
+    };
+    let mut slots: Vec<Option<R>> = (0..nkeys).map(|_| None).collect();
+    for (pos, r) in parts.into_iter().flatten() {
+        slots[pos] = Some(r);
     }
-    call_each(jobs).await
+    slots.into_iter().flatten().collect()
 }
 
 /// Run `f` once on the shard owning `key` (a hop that may move data in or out).

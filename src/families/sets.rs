@@ -548,9 +548,10 @@ fn smove(ctx: &mut ExecCtx, a: &[Bytes]) -> CmdResult<Reply> {
     // missing source is then 0 whatever the destination holds.
     let src_found = ctx.lookup_write(src).is_some();
     ctx.lookup_write(dst);
-    if !src_found || write_set(ctx, src)?.is_none() {
+    if !src_found {
         return Ok(Reply::Int(0));
     }
+    write_set(ctx, src)?;
     write_set(ctx, dst)?;
     if src == dst {
         let hit = write_set(ctx, src)?.is_some_and(|s| s.contains(m));
