@@ -1119,25 +1119,7 @@ fn notifications_at(port: u16, classes: &str, cmds: &[Vec<String>]) -> Vec<(Stri
 /// Scripts of multi-key commands over keys `a` and `a2` (one shard), `b` and `b2` (a
 /// second) and `c` (the third), each run as one case.
 fn cross_shard_scripts(k: &Keys) -> Vec<(&'static str, Vec<Vec<String>>)> {
-    let (a, a2, b, b2, c) = (&k.a, &k.a2, &k.b, &k.b2, &k.c);
-    let script = |text: &str| -> Vec<Vec<String>> {
-        text.lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(|l| {
-                l.split(' ')
-                    .map(|w| match w {
-                        "$a" => a.clone(),
-                        "$a2" => a2.clone(),
-                        "$b" => b.clone(),
-                        "$b2" => b2.clone(),
-                        "$c" => c.clone(),
-                        w => w.to_string(),
-                    })
-                    .collect()
-            })
-            .collect()
-    };
+    let script = |text: &str| k.script(text);
     vec![
         (
             "rename",
@@ -1297,12 +1279,60 @@ fn cross_shard_scripts(k: &Keys) -> Vec<(&'static str, Vec<Vec<String>>)> {
     ]
 }
 
+/// Keys `a` and `a2` on one shard, `b` and `b2` on a second, `c` on the third.
 struct Keys {
     a: String,
     a2: String,
     b: String,
     b2: String,
     c: String,
+}
+
+impl Keys {
+    /// Every way of putting `a`, `b` and `c` on 3 distinct shards: `(i, j, k, keys)`.
+    fn placements(prefix: &str) -> Vec<(usize, usize, usize, Keys)> {
+        [(0, 1), (1, 0), (0, 2), (2, 0), (1, 2), (2, 1)]
+            .into_iter()
+            .map(|(i, j)| {
+                let k = 3 - i - j;
+                let on = |name: &str, shard: usize| {
+                    key_on_shard(&format!("{prefix}{name}{i}{j}"), shard, 3)
+                };
+                let keys = Keys {
+                    a: on("a", i),
+                    a2: on("a2-", i),
+                    b: on("b", j),
+                    b2: on("b2-", j),
+                    c: on("c", k),
+                };
+                assert_eq!(
+                    [&keys.a, &keys.a2, &keys.b, &keys.b2, &keys.c].map(|key| shard_of(key, 3)),
+                    [i, i, j, j, k]
+                );
+                (i, j, k, keys)
+            })
+            .collect()
+    }
+
+    /// A script's commands, one per non-empty line, with `$a` ... `$c` replaced.
+    fn script(&self, text: &str) -> Vec<Vec<String>> {
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                l.split(' ')
+                    .map(|w| match w {
+                        "$a" => self.a.clone(),
+                        "$a2" => self.a2.clone(),
+                        "$b" => self.b.clone(),
+                        "$b2" => self.b2.clone(),
+                        "$c" => self.c.clone(),
+                        w => w.to_string(),
+                    })
+                    .collect()
+            })
+            .collect()
+    }
 }
 
 /// Keyspace notifications of commands whose keys live on different shards (`--threads
@@ -1319,20 +1349,7 @@ fn keyspace_order_across_shards() {
     let single = start("1", &[]);
     let srv = start("3", &[]);
     let mut mismatches = Vec::new();
-    for (i, j) in [(0, 1), (1, 0), (0, 2), (2, 0), (1, 2), (2, 1)] {
-        let k = 3 - i - j;
-        let on = |name: &str, shard: usize| key_on_shard(&format!("{name}{i}{j}"), shard, 3);
-        let keys = Keys {
-            a: on("a", i),
-            a2: on("a2-", i),
-            b: on("b", j),
-            b2: on("b2-", j),
-            c: on("c", k),
-        };
-        assert_eq!(
-            [&keys.a, &keys.a2, &keys.b, &keys.b2, &keys.c].map(|key| shard_of(key, 3)),
-            [i, i, j, j, k]
-        );
+    for (i, j, k, keys) in Keys::placements("") {
         for (what, cmds) in cross_shard_scripts(&keys) {
             for classes in ["KEA", "KEAn", "KEAm"] {
                 let want = notifications_at(redis.port(), classes, &cmds);
@@ -1390,26 +1407,7 @@ fn lazy_expiry_scripts(k: &Keys) -> Vec<(&'static str, Vec<Vec<String>>)> {
         ("geosearchstore over an expired destination", "GEOADD $a 13.36 38.11 p\nGEOADD $b 0 0 q\nPEXPIRE $b 10\nSLEEP 25\nGEOSEARCHSTORE $b $a FROMLONLAT 13.36 38.11 BYRADIUS 10 km"),
         ("copy to another db over an expired key", "SELECT 1\nSET $b x PX 10\nSELECT 0\nSET $a v\nSLEEP 25\nCOPY $a $b DB 1\nSELECT 1\nDEL $b\nSELECT 0"),
     ];
-    text.iter()
-        .map(|(name, t)| {
-            let cmds = t
-                .lines()
-                .map(|l| {
-                    l.split(' ')
-                        .map(|w| match w {
-                            "$a" => k.a.clone(),
-                            "$a2" => k.a2.clone(),
-                            "$b" => k.b.clone(),
-                            "$b2" => k.b2.clone(),
-                            "$c" => k.c.clone(),
-                            w => w.to_string(),
-                        })
-                        .collect()
-                })
-                .collect();
-            (*name, cmds)
-        })
-        .collect()
+    text.iter().map(|(name, t)| (*name, k.script(t))).collect()
 }
 
 /// A key found expired by a multi-key command sends `expired` where Redis's lookup of it
@@ -1428,16 +1426,7 @@ fn keyspace_lazy_expiry_across_shards() {
         assert_eq!(c.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]), Resp::ok());
     }
     let mut mismatches = Vec::new();
-    for (i, j) in [(0, 1), (1, 0), (0, 2), (2, 0), (1, 2), (2, 1)] {
-        let k = 3 - i - j;
-        let on = |name: &str, shard: usize| key_on_shard(&format!("x{name}{i}{j}"), shard, 3);
-        let keys = Keys {
-            a: on("a", i),
-            a2: on("a2-", i),
-            b: on("b", j),
-            b2: on("b2-", j),
-            c: on("c", k),
-        };
+    for (i, j, k, keys) in Keys::placements("x") {
         for (what, cmds) in lazy_expiry_scripts(&keys) {
             let want = notifications_at(redis.port(), "KEAnm", &cmds);
             assert!(
@@ -1544,24 +1533,10 @@ fn keyspace_served_blocked_clients_match_redis() {
         ),
     ];
     let mut mismatches = Vec::new();
-    for (i, j) in [(0, 1), (1, 0), (0, 2), (2, 0), (1, 2), (2, 1)] {
-        let k = 3 - i - j;
-        let a = key_on_shard(&format!("sa{i}{j}"), i, 3);
-        let b = key_on_shard(&format!("sb{i}{j}"), j, 3);
-        let c = key_on_shard(&format!("sc{i}{j}"), k, 3);
-        let fill = |t: &str| -> Vec<String> {
-            t.split(' ')
-                .map(|w| match w {
-                    "$a" => a.clone(),
-                    "$b" => b.clone(),
-                    "$c" => c.clone(),
-                    w => w.to_string(),
-                })
-                .collect()
-        };
+    for (i, j, k, keys) in Keys::placements("s") {
         for (what, blocked, push) in cases {
-            let blocked: Vec<Vec<String>> = blocked.iter().map(|t| fill(t)).collect();
-            let push = fill(push);
+            let blocked: Vec<Vec<String>> = blocked.iter().flat_map(|t| keys.script(t)).collect();
+            let push = keys.script(push).remove(0);
             let want = served_notifications(redis.port(), &blocked, &push);
             assert!(want.len() >= 6, "{what}: redis sent only {want:?}");
             for (threads, port) in [(3, srv.port), (1, single.port)] {
