@@ -3,6 +3,7 @@
 //! 52-bit interleaved geohashes, so every sorted-set command works on it too.
 
 pub mod hash;
+mod pqsort;
 pub mod search;
 
 use std::collections::HashSet;

@@ -7,6 +7,8 @@
 //! reply order without ASC/DESC, and what COUNT ... ANY keeps), and neighbour cells
 //! that repeat only being skipped when equal to the one scanned just before.
 
+use std::cmp::Ordering;
+
 use bytes::Bytes;
 
 use super::hash::{self, Area, Cell, LAT_RANGE, LON_RANGE, STEP_MAX};
@@ -286,15 +288,35 @@ pub enum Sort {
     Desc,
 }
 
-/// Order `hits` by distance (ties keep scan order) and keep the first `count`
-/// (0: all).
+/// Order `hits` by distance and keep the first `count` (0: all). Like Redis, a sort
+/// that keeps every hit is stable (ties keep scan order); one that keeps fewer is the
+/// partial quicksort, whose tie order Redis's replies show (see `pqsort`).
 pub fn finish(hits: &mut Vec<Hit>, sort: Sort, count: usize) {
-    match sort {
-        Sort::None => {}
-        Sort::Asc => hits.sort_by(|a, b| a.dist.total_cmp(&b.dist)),
-        Sort::Desc => hits.sort_by(|a, b| b.dist.total_cmp(&a.dist)),
+    let keep = if count > 0 {
+        count.min(hits.len())
+    } else {
+        hits.len()
+    };
+    let desc = match sort {
+        Sort::None => None,
+        Sort::Asc => Some(false),
+        Sort::Desc => Some(true),
+    };
+    if let Some(desc) = desc {
+        // Equal distances compare equal (also 0 and -0), as in Redis.
+        let mut by_dist = |a: &Hit, b: &Hit| {
+            let o = a.dist.partial_cmp(&b.dist).unwrap_or(Ordering::Equal);
+            if desc {
+                o.reverse()
+            } else {
+                o
+            }
+        };
+        if keep == hits.len() {
+            hits.sort_by(by_dist);
+        } else if keep > 0 {
+            super::pqsort::partial_sort(hits, &mut by_dist, 0, keep - 1);
+        }
     }
-    if count > 0 {
-        hits.truncate(count);
-    }
+    hits.truncate(keep);
 }
