@@ -180,12 +180,8 @@ mod tests {
             for i in lo..=hi {
                 prop_assert_eq!(items[i].0, full[i].0, "rank {}", i);
             }
-            for i in 0..lo {
-                prop_assert!(items[i].0 <= full[lo].0);
-            }
-            for i in hi + 1..items.len() {
-                prop_assert!(items[i].0 >= full[hi].0);
-            }
+            prop_assert!(items[..lo].iter().all(|x| x.0 <= full[lo].0));
+            prop_assert!(items[hi + 1..].iter().all(|x| x.0 >= full[hi].0));
         }
 
         /// Asked for every rank, it is a complete sort.
