@@ -10,16 +10,16 @@
 #   N=100000          requests per redis-benchmark test
 #   ALL=1             the whole default redis-benchmark suite (else PING_INLINE,
 #                     PING_MBULK, SET, GET, INCR, MSET)
-#   TESTS="..."       redis-benchmark tests to run (names as for -t), instead of
-#                     the ALL or default list
+#   TESTS="..."       redis-benchmark tests to run (names as for -t, separated by
+#                     spaces or commas), instead of the ALL or default list
 #   THREADS=1         Tessera shard threads (--threads)
 #   CLIENTS=50        parallel connections
 #   PIPELINE=16       depth of the pipelined run (0: no pipelined run)
 #   PN=$((N * 10))    requests per pipelined test (a pipelined run of N is over
 #                     too quickly to measure)
-#   ROUNDS=3          rounds per test; each test runs on both servers back to back
-#                     (alternating which goes first), ROUNDS times: a noisy minute
-#                     on a shared machine then hits both sides of the same test
+#   ROUNDS=3          rounds; each round runs every test, each on both servers back
+#                     to back (alternating which goes first): a noisy minute on a
+#                     shared machine then hits both sides of the same test
 #                     instead of one side of the table. "ratio" compares each
 #                     side's best round; "paired" is the median of the per-round
 #                     ratios and "wins" counts the rounds tessera was >= redis
@@ -107,7 +107,8 @@ echo "tessera: $TESSERA_BIN on port $TPORT (threads $THREADS)" >&2
 echo "servers on CPUs $SERVER_CPUS, load on CPUs $LOAD_CPUS; -c $CLIENTS -n $N" >&2
 
 if [ -n "${TESTS:-}" ]; then
-    read -r -a tests <<<"$TESTS"
+    # "lpush sadd" or "lpush,sadd": each test is paired on its own
+    read -r -a tests <<<"${TESTS//,/ }"
 elif [ "${ALL:-0}" = 1 ]; then
     # redis-benchmark's default suite, in its order (LPOP/RPOP pop what LPUSH/RPUSH
     # pushed; each server sees the same sequence).
@@ -117,28 +118,32 @@ else
     tests=(ping_inline ping_mbulk set get incr mset)
 fi
 
-# pair LABEL ARGS...: run one test on both servers, ROUNDS times, back to back.
-pair() {
-    local label="$1" round sides side port
-    shift
-    for round in $(seq "$ROUNDS"); do
-        sides="redis tessera"
-        [ $((round % 2)) = 0 ] && sides="tessera redis"
+# What each round runs: "SUFFIX<tab>redis-benchmark arguments".
+specs=()
+for t in "${tests[@]}"; do
+    specs+=($'\t'"-t $t")
+done
+if [ "$PIPELINE" != 0 ]; then
+    specs+=(" (P$PIPELINE)"$'\t'"-P $PIPELINE -n $PN -t set,get")
+fi
+
+# Every round runs every test, and each test on both servers back to back
+# (alternating which goes first): the two runs of a pair are seconds apart, and a
+# test's rounds are spread over the whole run instead of one stretch of it.
+for round in $(seq "$ROUNDS"); do
+    sides="redis tessera"
+    [ $((round % 2)) = 0 ] && sides="tessera redis"
+    for spec in "${specs[@]}"; do
+        suffix="${spec%%$'\t'*}"
+        read -r -a args <<<"${spec#*$'\t'}"
         for side in $sides; do
             port=$RPORT
             [ "$side" = tessera ] && port=$TPORT
-            echo "round $round: redis-benchmark $label -> $side ..." >&2
-            bench "$side" "$port" "$@"
+            echo "round $round: redis-benchmark ${args[*]} -> $side ..." >&2
+            bench "$side" "$port" "$suffix" "${args[@]}"
         done
     done
-}
-
-for t in "${tests[@]}"; do
-    pair "-t $t" "" -t "$t"
 done
-if [ "$PIPELINE" != 0 ]; then
-    pair "-P $PIPELINE -n $PN -t set,get" " (P$PIPELINE)" -P "$PIPELINE" -n "$PN" -t set,get
-fi
 
 if command -v memtier_benchmark >/dev/null 2>&1; then
     for side in redis tessera; do
