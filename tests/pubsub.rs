@@ -1073,11 +1073,9 @@ fn keyspace_classes_new_miss_expired_alias() {
     }
 }
 
-/// The keyspace messages a `__key*@*__:*` subscriber of the server on `port` (Tessera or
-/// a real redis-server) gets while `cmds` run with `notify-keyspace-events` set to
-/// `classes`, as (channel, payload) in arrival order: everything before a marker
-/// published after the last command.
-fn notifications_at(port: u16, classes: &str, cmds: &[Vec<String>]) -> Vec<(String, String)> {
+/// A flushed server on `port` with `notify-keyspace-events` set to `classes`: a client
+/// connection and a `__key*@*__:*` subscriber.
+fn keyspace_watch(port: u16, classes: &str) -> (RawConn, RawConn) {
     let mut c = RawConn::connect(port);
     assert_eq!(c.cmd(&["FLUSHALL"]), Resp::ok());
     assert_eq!(
@@ -1086,6 +1084,29 @@ fn notifications_at(port: u16, classes: &str, cmds: &[Vec<String>]) -> Vec<(Stri
     );
     let mut s = RawConn::connect(port);
     sub(&mut s, "PSUBSCRIBE", &["__key*@*__:*"]);
+    (c, s)
+}
+
+/// Publish a marker through `c` and return what subscriber `s` got before it, as
+/// (channel, payload) in arrival order.
+fn events_until_marker(c: &mut RawConn, s: &mut RawConn) -> Vec<(String, String)> {
+    assert_eq!(int(c, &["PUBLISH", "__keyspace@0__:marker", "end"]), 1);
+    let mut out = Vec::new();
+    loop {
+        let (_, _, ch, payload) = read_msg(s);
+        if ch == "__keyspace@0__:marker" {
+            return out;
+        }
+        out.push((ch, payload));
+    }
+}
+
+/// The keyspace messages a `__key*@*__:*` subscriber of the server on `port` (Tessera or
+/// a real redis-server) gets while `cmds` run with `notify-keyspace-events` set to
+/// `classes`, as (channel, payload) in arrival order: everything before a marker
+/// published after the last command.
+fn notifications_at(port: u16, classes: &str, cmds: &[Vec<String>]) -> Vec<(String, String)> {
+    let (mut c, mut s) = keyspace_watch(port, classes);
     for cmd in cmds {
         // Script lines: `SLEEP <ms>` pauses; a command written `?CMD` may reply an error.
         if cmd[0] == "SLEEP" {
@@ -1100,15 +1121,7 @@ fn notifications_at(port: u16, classes: &str, cmds: &[Vec<String>]) -> Vec<(Stri
         let r = c.cmd(&args);
         assert!(may_fail || !matches!(r, Resp::Error(_)), "{cmd:?} -> {r:?}");
     }
-    assert_eq!(int(&mut c, &["PUBLISH", "__keyspace@0__:marker", "end"]), 1);
-    let mut out = Vec::new();
-    loop {
-        let (_, _, ch, payload) = read_msg(&mut s);
-        if ch == "__keyspace@0__:marker" {
-            break;
-        }
-        out.push((ch, payload));
-    }
+    let out = events_until_marker(&mut c, &mut s);
     assert_eq!(
         c.cmd(&["CONFIG", "SET", "notify-keyspace-events", ""]),
         Resp::ok()
@@ -1454,14 +1467,7 @@ fn served_notifications(
     blocked: &[Vec<String>],
     push: &[String],
 ) -> Vec<(String, String)> {
-    let mut c = RawConn::connect(port);
-    assert_eq!(c.cmd(&["FLUSHALL"]), Resp::ok());
-    assert_eq!(
-        c.cmd(&["CONFIG", "SET", "notify-keyspace-events", "KEAn"]),
-        Resp::ok()
-    );
-    let mut s = RawConn::connect(port);
-    sub(&mut s, "PSUBSCRIBE", &["__key*@*__:*"]);
+    let (mut c, mut s) = keyspace_watch(port, "KEAn");
     let mut waiters = Vec::new();
     for (i, cmd) in blocked.iter().enumerate() {
         let mut b = RawConn::connect(port);
@@ -1482,16 +1488,7 @@ fn served_notifications(
             "{r:?}"
         );
     }
-    assert_eq!(int(&mut c, &["PUBLISH", "__keyspace@0__:marker", "end"]), 1);
-    let mut out = Vec::new();
-    loop {
-        let (_, _, ch, payload) = read_msg(&mut s);
-        if ch == "__keyspace@0__:marker" {
-            break;
-        }
-        out.push((ch, payload));
-    }
-    out
+    events_until_marker(&mut c, &mut s)
 }
 
 /// A write that serves blocked clients: its own events, then each served client's pop

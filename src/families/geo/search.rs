@@ -298,25 +298,26 @@ pub fn finish(hits: &mut Vec<Hit>, sort: Sort, count: usize) {
         hits.len()
     };
     let desc = match sort {
-        Sort::None => None,
-        Sort::Asc => Some(false),
-        Sort::Desc => Some(true),
-    };
-    if let Some(desc) = desc {
-        // Equal distances compare equal (also 0 and -0), as in Redis.
-        let mut by_dist = |a: &Hit, b: &Hit| {
-            let o = a.dist.partial_cmp(&b.dist).unwrap_or(Ordering::Equal);
-            if desc {
-                o.reverse()
-            } else {
-                o
-            }
-        };
-        if keep == hits.len() {
-            hits.sort_by(by_dist);
-        } else if keep > 0 {
-            super::pqsort::partial_sort(hits, &mut by_dist, 0, keep - 1);
+        Sort::None => {
+            hits.truncate(keep);
+            return;
         }
+        Sort::Asc => false,
+        Sort::Desc => true,
+    };
+    // Equal distances compare equal (also 0 and -0), as in Redis.
+    let mut by_dist = |a: &Hit, b: &Hit| {
+        let o = a.dist.partial_cmp(&b.dist).unwrap_or(Ordering::Equal);
+        if desc {
+            o.reverse()
+        } else {
+            o
+        }
+    };
+    if keep == hits.len() {
+        hits.sort_by(by_dist);
+    } else if keep > 0 {
+        super::pqsort::partial_sort(hits, &mut by_dist, 0, keep - 1);
     }
     hits.truncate(keep);
 }
